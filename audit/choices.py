@@ -1,0 +1,33 @@
+"""The vocabularies of the audit and security logs."""
+
+from django.db import models
+
+
+class ChangeSource(models.TextChoices):
+    """The door a change came through."""
+
+    ADMIN = "admin", "Admin"
+    API = "api", "API"
+    CLI = "cli", "Command line"
+    IMPORT = "import", "Import"
+    BULK = "bulk", "Bulk operation"
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    DELETE = "delete", "Delete"
+
+
+# simple-history's record types, mapped onto audit actions.
+ACTION_BY_HISTORY_TYPE = {"+": AuditAction.CREATE, "~": AuditAction.UPDATE, "-": AuditAction.DELETE}
+
+
+class SecurityEventType(models.TextChoices):
+    LOGIN_SUCCEEDED = "login_succeeded", "Login succeeded"
+    LOGIN_FAILED = "login_failed", "Login failed"
+    LOGOUT = "logout", "Logout"
+    PERMISSION_DENIED = "permission_denied", "Permission denied"
+    TOKEN_CREATED = "token_created", "Token created"
+    TOKEN_REVOKED = "token_revoked", "Token revoked"
+    TOKEN_REJECTED = "token_rejected", "Token rejected"

@@ -1,0 +1,130 @@
+"""django-simple-history, made into the audit trail.
+
+`AuditedHistory` is `HistoricalRecords` with three differences:
+- a save that changes nothing records nothing;
+- every record is stamped from the current `ChangeContext` (user, door, request id, reason);
+- beside every record it writes one `AuditEntry` whose `changes` come from `diff_against`.
+
+Set-based writers (bulk operations, imports) bypass model signals; they write the same
+rows themselves through `audit.bulk`.
+"""
+
+import datetime
+import decimal
+
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from audit.choices import ACTION_BY_HISTORY_TYPE
+from audit.context import current_change
+from audit.models import AppendOnlyHistoricalQuerySet, AuditEntry, HistoryStamp
+
+
+def history_user(instance=None, request=None, **kwargs):
+    return current_change().user
+
+
+def json_value(field: models.Field, value):
+    """A field's value as it appears in an audit diff: JSON-safe and readable."""
+    if value is None:
+        return None
+    if field.is_relation:
+        # Natural keys (a provider's slug, a model's name) outlive the row they name.
+        related = field.related_model._base_manager.filter(pk=value).first()
+        return str(related) if related is not None else f"#{value}"
+    if isinstance(value, decimal.Decimal):
+        return decimal_text(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def decimal_text(value: decimal.Decimal) -> str:
+    """Plain notation without trailing zeros: Decimal('2.5000') -> '2.5'."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def audited_fields(history_model) -> list[models.Field]:
+    """The fields a diff reports: the editable tracked ones (not timestamps or counters)."""
+    return [field for field in history_model.tracked_fields if field.editable and not field.primary_key]
+
+
+def field_value(record, field: models.Field):
+    """`json_value` of a record's field, using a related object already loaded if there is one."""
+    if field.is_relation and field.is_cached(record):
+        related = getattr(record, field.name)
+        return str(related) if related is not None else None
+    return json_value(field, getattr(record, field.attname))
+
+
+def snapshot_changes(history_model, record, *, created: bool) -> dict:
+    """Every audited field of `record` (a live or historical row) that has a value, as added or removed."""
+    changes = {}
+    for field in audited_fields(history_model):
+        value = field_value(record, field)
+        if value is None:
+            continue
+        changes[field.name] = {"old": None, "new": value} if created else {"old": value, "new": None}
+    return changes
+
+
+def diff_changes(record, previous) -> dict:
+    delta = record.diff_against(previous, included_fields=[f.name for f in audited_fields(type(record))])
+    changes = {}
+    for change in delta.changes:
+        field = type(record)._meta.get_field(change.field)
+        changes[change.field] = {"old": json_value(field, change.old), "new": json_value(field, change.new)}
+    return changes
+
+
+def record_audit_entry(*, instance, action: str, changes: dict, timestamp) -> AuditEntry:
+    context = current_change()
+    return AuditEntry.objects.create(
+        timestamp=timestamp,
+        user_id=context.user_id,
+        username=context.username,
+        action=action,
+        object_type=instance._meta.model_name,
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:250],
+        changes=changes,
+        reason=context.reason,
+        source=context.source,
+        request_id=context.request_id,
+    )
+
+
+class AuditedHistory(HistoricalRecords):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("bases", [HistoryStamp])
+        # The user as a plain id: no foreign key that deleting a user would rewrite.
+        kwargs.setdefault("history_user_id_field", models.IntegerField(null=True, blank=True))
+        kwargs.setdefault("get_user", history_user)
+        kwargs.setdefault("historical_queryset", AppendOnlyHistoricalQuerySet)
+        super().__init__(**kwargs)
+
+    def get_change_reason_for_object(self, instance, history_type, using):
+        return super().get_change_reason_for_object(instance, history_type, using) or current_change().reason
+
+    def create_historical_record(self, instance, history_type, using=None):
+        history = getattr(instance, self.manager_name)
+        record = history.model(**{f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)})
+        if history_type == "~":
+            previous = history.first()
+            changes = diff_changes(record, previous) if previous else snapshot_changes(history.model, record, created=True)
+            if not changes:
+                return
+        else:
+            changes = snapshot_changes(history.model, record, created=history_type == "+")
+
+        timestamp = timezone.now()
+        instance._history_date = timestamp  # the record and its entry share one time
+        try:
+            super().create_historical_record(instance, history_type, using=using)
+        finally:
+            del instance._history_date
+        record_audit_entry(
+            instance=instance, action=ACTION_BY_HISTORY_TYPE[history_type], changes=changes, timestamp=timestamp
+        )

@@ -1,0 +1,102 @@
+"""The audit log (one entry per change to a registry object) and the security log.
+
+Both are append-only: rows are inserted, never updated or deleted, by any code path
+here; on PostgreSQL the database refuses UPDATE and DELETE too (see `audit.append_only`).
+Rows copy names as text and hold no foreign keys, so they outlive users and objects.
+"""
+
+from django.db import models
+from django.utils import timezone
+from simple_history.manager import HistoricalQuerySet
+
+from audit.choices import AuditAction, ChangeSource, SecurityEventType
+from audit.context import current_request_id, current_source, current_username
+
+
+class AppendOnlyError(Exception):
+    """Raised by any attempt to change or remove a log row."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.label} is append-only.")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.label} is append-only.")
+
+
+class AppendOnlyHistoricalQuerySet(HistoricalQuerySet, AppendOnlyQuerySet):
+    """simple-history's queryset, append-only."""
+
+
+class AppendOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.label} is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.label} is append-only.")
+
+
+class HistoryStamp(AppendOnlyModel):
+    """Extra columns on every historical record: the door and the request."""
+
+    history_source = models.CharField(max_length=10, choices=ChangeSource.choices, default=current_source)
+    history_request_id = models.CharField(max_length=64, db_index=True, default=current_request_id)
+    history_username = models.CharField(max_length=150, blank=True, default=current_username)
+
+    class Meta:
+        abstract = True
+
+
+class AuditEntry(AppendOnlyModel):
+    timestamp = models.DateTimeField(default=timezone.now)
+    user_id = models.IntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=250)
+    changes = models.JSONField(default=dict)
+    reason = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    request_id = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["-timestamp", "-id"], name="audit_newest_first"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["request_id"], name="audit_request"),
+            models.Index(fields=["username"], name="audit_username"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_repr}"
+
+
+class SecurityEvent(AppendOnlyModel):
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    event = models.CharField(max_length=30, choices=SecurityEventType.choices)
+    user_id = models.IntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    method = models.CharField(max_length=10, blank=True)
+    path = models.CharField(max_length=500, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.username or '-'}"

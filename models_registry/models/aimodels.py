@@ -1,0 +1,253 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from audit.history import AuditedHistory
+from models_registry.choices import Capability, ModelStatus, ModelType
+from models_registry.models.base import RegistryModel
+from models_registry.models.industries import Industry
+from models_registry.models.providers import Provider
+
+NAME_MAX_LENGTH = 200
+NAME_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$",
+    "Start with a letter or digit; then letters, digits and . _ : / @ + - only.",
+)
+CONTEXT_WINDOW_RANGE = (1, 100_000_000)
+MAX_OUTPUT_TOKENS_RANGE = (0, 100_000_000)
+COST_DIGITS, COST_DECIMAL_PLACES = 16, 10  # below 1,000,000 with 10 decimal places
+# How long a successor chain may be before it is treated as a cycle.
+SUCCESSOR_CHAIN_LIMIT = 10_000
+
+
+def _range_validators(bounds):
+    return [MinValueValidator(bounds[0]), MaxValueValidator(bounds[1])]
+
+
+def _in_range(field, bounds):
+    return models.Q(**{f"{field}__isnull": True}) | models.Q(**{f"{field}__gte": bounds[0], f"{field}__lte": bounds[1]})
+
+
+class AIModel(RegistryModel):
+    """One model a platform can call."""
+
+    name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[NAME_VALIDATOR])
+    display_name = models.CharField(max_length=200, blank=True)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="models")
+    model_type = models.CharField(max_length=32, choices=ModelType.choices, default=ModelType.CHAT)
+    capabilities = models.JSONField(default=list, blank=True)
+    context_window = models.PositiveIntegerField(
+        null=True, blank=True, validators=_range_validators(CONTEXT_WINDOW_RANGE), help_text="Max input tokens."
+    )
+    max_output_tokens = models.PositiveIntegerField(
+        null=True, blank=True, validators=_range_validators(MAX_OUTPUT_TOKENS_RANGE)
+    )
+    input_cost_per_million_tokens = models.DecimalField(
+        max_digits=COST_DIGITS, decimal_places=COST_DECIMAL_PLACES, null=True, blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    output_cost_per_million_tokens = models.DecimalField(
+        max_digits=COST_DIGITS, decimal_places=COST_DECIMAL_PLACES, null=True, blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
+    deprecation_date = models.DateField(null=True, blank=True)
+    successor = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="predecessors"
+    )
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    aliases = models.JSONField(default=list, blank=True, help_text="Other names that resolve to this model.")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.CharField(max_length=150, blank=True, editable=False)
+    updated_by = models.CharField(max_length=150, blank=True, editable=False)
+    # Bumped by every change: the ETag of the API and the edit-conflict check of the admin.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    history = AuditedHistory()
+
+    # Relations that are parts of the model and go with it; every other relation to
+    # AIModel, in any app, is a dependency that blocks deletion.
+    OWNED_RELATIONS = ("registered_names", "industry_profiles")
+    CONSTRAINT_FIELDS = {"name_taken": "name"}
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "AI model"
+        permissions = [
+            ("bulk_aimodel", "Can run bulk operations on AI models"),
+            ("import_aimodel", "Can import AI models"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="aimodel_name_ci_unique",
+                violation_error_message="A model with this name already exists.",
+                violation_error_code="name_taken",
+            ),
+            models.CheckConstraint(
+                condition=_in_range("context_window", CONTEXT_WINDOW_RANGE), name="aimodel_context_window_range"
+            ),
+            models.CheckConstraint(
+                condition=_in_range("max_output_tokens", MAX_OUTPUT_TOKENS_RANGE),
+                name="aimodel_max_output_tokens_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(input_cost_per_million_tokens__isnull=True)
+                | models.Q(input_cost_per_million_tokens__gte=0),
+                name="aimodel_input_cost_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(output_cost_per_million_tokens__isnull=True)
+                | models.Q(output_cost_per_million_tokens__gte=0),
+                name="aimodel_output_cost_not_negative",
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=ModelStatus.values), name="aimodel_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(model_type__in=ModelType.values), name="aimodel_model_type_valid"
+            ),
+            models.CheckConstraint(condition=~models.Q(successor=models.F("pk")), name="aimodel_successor_not_self"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "provider", "name"], name="aimodel_status_provider_name"),
+            models.Index(fields=["model_type"], name="aimodel_model_type"),
+            models.Index(fields=["updated_at"], name="aimodel_updated_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def all_names(self) -> list[str]:
+        return [self.name, *self.aliases]
+
+    def clean(self):
+        errors = {}
+        self._clean_capabilities(errors)
+        self._clean_aliases(errors)
+        self._clean_successor(errors)
+        self._clean_name_not_an_alias(errors)
+        if not isinstance(self.metadata, dict):
+            errors["metadata"] = ["Must be a JSON object."]
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_capabilities(self, errors):
+        if not isinstance(self.capabilities, list) or not all(isinstance(c, str) for c in self.capabilities):
+            errors["capabilities"] = ["Must be a list of capability names."]
+            return
+        unknown = sorted(set(self.capabilities) - set(Capability.values))
+        if unknown:
+            errors["capabilities"] = [f"Unknown capability: {value}." for value in unknown]
+            return
+        self.capabilities = sorted(set(self.capabilities))
+
+    def _clean_aliases(self, errors):
+        if not isinstance(self.aliases, list) or not all(isinstance(a, str) for a in self.aliases):
+            errors["aliases"] = ["Must be a list of names."]
+            return
+        problems, seen = [], {self.name.lower()}
+        for alias in self.aliases:
+            try:
+                NAME_VALIDATOR(alias)
+            except ValidationError:
+                problems.append(f"{alias!r}: {NAME_VALIDATOR.message}")
+                continue
+            if len(alias) > NAME_MAX_LENGTH:
+                problems.append(f"{alias!r}: at most {NAME_MAX_LENGTH} characters.")
+            elif alias.lower() in seen:
+                problems.append(f"{alias!r} is listed twice or repeats the model's name.")
+            seen.add(alias.lower())
+        taken = RegisteredName.objects.taken_by_others([a.lower() for a in self.aliases], self.pk)
+        problems += [f"{alias!r} is already a name or alias of {owner}." for alias, owner in taken.items()]
+        if problems:
+            errors["aliases"] = problems
+
+    def _clean_name_not_an_alias(self, errors):
+        if not self.name or "name" in errors:
+            return
+        owner = RegisteredName.objects.taken_by_others([self.name.lower()], self.pk).get(self.name.lower())
+        if owner is not None and owner.lower() != self.name.lower():
+            errors["name"] = [f"{self.name!r} is already an alias of {owner}."]
+
+    def _clean_successor(self, errors):
+        if self.successor_id is None:
+            return
+        if self.pk is not None and self.successor_id == self.pk:
+            errors["successor"] = ["A model cannot be its own successor."]
+            return
+        seen, current = {self.pk}, self.successor_id
+        for _ in range(SUCCESSOR_CHAIN_LIMIT):
+            current = AIModel.objects.filter(pk=current).values_list("successor_id", flat=True).first()
+            if current is None:
+                return
+            if current in seen:
+                errors["successor"] = ["This successor would make a cycle of successors."]
+                return
+            seen.add(current)
+        errors["successor"] = ["The successor chain is too long."]
+
+
+class RegisteredNameQuerySet(models.QuerySet):
+    def taken_by_others(self, lowered_names: list[str], model_pk) -> dict[str, str]:
+        """{lowered name: owning model's name} for names held by a model other than `model_pk`."""
+        rows = self.filter(name__in=lowered_names).exclude(model_id=model_pk).values_list("name", "model__name")
+        return dict(rows)
+
+
+class RegisteredName(models.Model):
+    """Every model name and alias, lowercased, held by one model.
+
+    A unique index cannot span two columns of different rows, so this table is that
+    index: it makes "unique case-insensitively across names and aliases" a database
+    invariant that holds under concurrent writes. Derived from AIModel.name and
+    AIModel.aliases, written only by the registry services; not audited itself.
+    """
+
+    name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True)
+    model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="registered_names")
+
+    objects = RegisteredNameQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelIndustryProfile(RegistryModel):
+    """How one model is configured for one industry; `settings` obey the industry's rules."""
+
+    model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="industry_profiles")
+    industry = models.ForeignKey(Industry, on_delete=models.PROTECT, related_name="profiles")
+    enabled = models.BooleanField(default=True)
+    settings = models.JSONField(default=dict, blank=True)
+
+    history = AuditedHistory()
+
+    CONSTRAINT_FIELDS = {"industry_taken": "industry"}
+
+    class Meta:
+        ordering = ["model_id", "industry_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "industry"],
+                name="profile_one_per_industry",
+                violation_error_message="This model already has a profile for this industry.",
+                violation_error_code="industry_taken",
+            )
+        ]
+        indexes = [models.Index(fields=["industry", "enabled"], name="profile_industry_enabled")]
+
+    def __str__(self) -> str:
+        return f"{self.model} / {self.industry}"
+
+    def clean(self):
+        if self.industry_id is None:
+            return
+        problems = self.industry.settings_errors(self.settings)
+        if problems:
+            raise ValidationError({"settings": problems})

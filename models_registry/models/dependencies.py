@@ -1,0 +1,42 @@
+from django.core.validators import RegexValidator
+from django.db import models
+
+from audit.history import AuditedHistory
+from models_registry.models.aimodels import AIModel
+from models_registry.models.base import RegistryModel
+
+
+class ModelDependency(RegistryModel):
+    """A platform component (agent, workflow, assistant, ...) that uses a model.
+
+    While any exists, the model cannot be deleted: PROTECT here, a row lock in the
+    services, and the foreign key itself as the last word under concurrency.
+    """
+
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="dependencies")
+    component_type = models.CharField(
+        max_length=50, validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]*$", "Use a lowercase slug, e.g. agent.")]
+    )
+    component_id = models.CharField(max_length=200)
+    component_name = models.CharField(max_length=200, blank=True)
+    registered_at = models.DateTimeField(auto_now_add=True)
+    registered_by = models.CharField(max_length=150, blank=True, editable=False)
+
+    history = AuditedHistory()
+
+    CONSTRAINT_FIELDS = {"component_taken": "component_id"}
+
+    class Meta:
+        ordering = ["model_id", "component_type", "component_id"]
+        verbose_name_plural = "model dependencies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "component_type", "component_id"],
+                name="dependency_unique_component",
+                violation_error_message="This component is already registered for this model.",
+                violation_error_code="component_taken",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component_type}:{self.component_id} uses {self.model}"

@@ -1,0 +1,49 @@
+import jsonschema
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from audit.history import AuditedHistory
+from models_registry.models.base import RegistryModel
+from models_registry.models.providers import PROVIDER_SLUG_VALIDATOR
+
+
+def settings_errors(schema: dict, settings) -> list[str]:
+    """Every way `settings` breaks `schema`, as readable messages with their paths."""
+    validator_class = jsonschema.validators.validator_for(schema)
+    errors = sorted(validator_class(schema).iter_errors(settings), key=lambda error: list(error.absolute_path))
+    return [
+        f"{'.'.join(str(part) for part in error.absolute_path)}: {error.message}" if error.absolute_path
+        else error.message
+        for error in errors
+    ]
+
+
+class Industry(RegistryModel):
+    """A vertical a model can be configured for, with the rules its per-model settings obey."""
+
+    slug = models.CharField(max_length=100, unique=True, validators=[PROVIDER_SLUG_VALIDATOR])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    settings_schema = models.JSONField(
+        default=dict, blank=True, help_text="A JSON Schema that each model's settings for this industry must pass."
+    )
+
+    history = AuditedHistory()
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "industries"
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def clean(self):
+        if not isinstance(self.settings_schema, dict):
+            raise ValidationError({"settings_schema": "Must be a JSON object (a JSON Schema)."})
+        try:
+            jsonschema.validators.validator_for(self.settings_schema).check_schema(self.settings_schema)
+        except jsonschema.SchemaError as error:
+            raise ValidationError({"settings_schema": f"Not a valid JSON Schema: {error.message}"}) from error
+
+    def settings_errors(self, settings) -> list[str]:
+        return settings_errors(self.settings_schema, settings)

@@ -1,0 +1,27 @@
+from django.core.validators import RegexValidator
+from django.db import models
+
+from audit.history import AuditedHistory
+from models_registry.models.base import RegistryModel
+
+PROVIDER_SLUG_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9_.-]*$",
+    "Use lowercase letters, digits, '_', '.' and '-', starting with a letter or digit.",
+)
+
+
+class Provider(RegistryModel):
+    """Who serves a model (OpenAI, Anthropic, Bedrock, ...)."""
+
+    slug = models.CharField(max_length=100, unique=True, validators=[PROVIDER_SLUG_VALIDATOR])
+    name = models.CharField(max_length=200)
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+
+    history = AuditedHistory()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug

@@ -1,0 +1,171 @@
+"""Create, update and delete one AI model. The admin, the API and the CLI all call these."""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection
+
+from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, RegisteredName
+from models_registry.selectors import dependents_of
+from models_registry.services.catalog import actor_name, registry_write
+from models_registry.services.errors import HasDependenciesError, StaleVersionError
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    """One industry profile as a caller asks for it."""
+
+    industry: Industry
+    enabled: bool = True
+    settings: dict = field(default_factory=dict)
+
+
+def editable_field_names() -> list[str]:
+    return [f.name for f in AIModel._meta.concrete_fields if f.editable and not f.primary_key]
+
+
+def validate_aimodel(model: AIModel, industries: list[ProfileInput] | None = None) -> list[ModelIndustryProfile]:
+    """The one validation every write path runs: the model's full_clean and each profile's.
+
+    Returns the profiles, unsaved, ready to store. Raises ValidationError with field keys.
+    """
+    errors = {}
+    try:
+        model.full_clean()
+    except ValidationError as error:
+        errors = error.message_dict
+    profiles = []
+    if industries is not None:
+        problems, seen = [], set()
+        for item in industries:
+            if item.industry.pk in seen:
+                problems.append(f"{item.industry.slug}: listed more than once.")
+            seen.add(item.industry.pk)
+            profile = ModelIndustryProfile(industry=item.industry, enabled=item.enabled, settings=item.settings)
+            try:
+                profile.full_clean(exclude=["model"], validate_constraints=False)
+            except ValidationError as error:
+                problems += [f"{item.industry.slug}: {message}" for message in error.messages]
+            profiles.append(profile)
+        if problems:
+            errors["industries"] = problems
+    if errors:
+        raise ValidationError(errors)
+    return profiles
+
+
+def _claim_names(model: AIModel) -> None:
+    """Make the name and aliases this model's in the name index (RegisteredName)."""
+    wanted = {name.lower() for name in model.all_names}
+    RegisteredName.objects.filter(model=model).exclude(name__in=wanted).delete()
+    held = set(RegisteredName.objects.filter(model=model).values_list("name", flat=True))
+    RegisteredName.objects.bulk_create([RegisteredName(name=name, model=model) for name in wanted - held])
+
+
+def _store_profiles(model: AIModel, profiles: list[ModelIndustryProfile]) -> None:
+    """Bring the stored profiles to exactly `profiles`; each save or delete is audited."""
+    current = {profile.industry_id: profile for profile in model.industry_profiles.all()}
+    wanted = {profile.industry_id: profile for profile in profiles}
+    for industry_id, stored in current.items():
+        if industry_id not in wanted:
+            stored.delete()
+    for industry_id, profile in wanted.items():
+        stored = current.get(industry_id)
+        if stored is None:
+            profile.model = model
+            profile.save()
+        elif (stored.enabled, stored.settings) != (profile.enabled, profile.settings):
+            stored.enabled, stored.settings = profile.enabled, profile.settings
+            stored.save()
+
+
+def _profiles_differ(model: AIModel, profiles: list[ModelIndustryProfile]) -> bool:
+    stored = {(p.industry_id, p.enabled, repr(p.settings)) for p in model.industry_profiles.all()}
+    return stored != {(p.industry_id, p.enabled, repr(p.settings)) for p in profiles}
+
+
+def _name_conflict(model: AIModel, industries, error: IntegrityError) -> ValidationError:
+    """A unique index fired under a concurrent write: rerun validation to say which field."""
+    try:
+        validate_aimodel(model, industries)
+    except ValidationError as validation_error:
+        return validation_error
+    return ValidationError({"name": ["A concurrent change took this name or an alias; please retry."]})
+
+
+def aimodel_create(*, actor, reason: str = "", industries: list[ProfileInput] | None = None, **fields) -> AIModel:
+    model = AIModel(**fields)
+    model.created_by = model.updated_by = actor_name(actor)
+    try:
+        with registry_write(actor=actor, reason=reason):
+            profiles = validate_aimodel(model, industries)
+            model.save()
+            _claim_names(model)
+            _store_profiles(model, profiles)
+    except IntegrityError as error:
+        model.pk = None
+        raise _name_conflict(model, industries, error) from error
+    return model
+
+
+def aimodel_update(
+    *,
+    model: AIModel,
+    actor,
+    reason: str = "",
+    expected_version: int | None = None,
+    industries: list[ProfileInput] | None = None,
+    **changes,
+) -> AIModel:
+    """Apply `changes` (field values) and, when given, the full list of industry profiles.
+
+    With `expected_version`, refuses (StaleVersionError) if someone saved since.
+    A call that changes nothing saves nothing and records nothing.
+    """
+    unknown = set(changes) - set(editable_field_names())
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
+    try:
+        with registry_write(actor=actor, reason=reason):
+            current = AIModel.objects.select_for_update().get(pk=model.pk)
+            if expected_version is not None and current.version != expected_version:
+                raise StaleVersionError(current)
+            before = {name: getattr(current, name) for name in editable_field_names()}
+            for name, value in changes.items():
+                setattr(current, name, value)
+            profiles = validate_aimodel(current, industries)
+            fields_changed = {name for name in before if getattr(current, name) != before[name]}
+            profiles_changed = industries is not None and _profiles_differ(current, profiles)
+            if not fields_changed and not profiles_changed:
+                return current
+            if fields_changed:
+                current.version += 1  # the row is locked: no lost update
+                current.updated_by = actor_name(actor)
+                current.save()
+                if fields_changed & {"name", "aliases"}:
+                    _claim_names(current)
+            if profiles_changed:
+                _store_profiles(current, profiles)
+    except IntegrityError as error:
+        raise _name_conflict(current, industries, error) from error
+    return current
+
+
+def aimodel_delete(*, model: AIModel, actor, reason: str = "") -> None:
+    """Delete a model and its parts; refused (HasDependenciesError) while anything uses it."""
+    try:
+        with registry_write(actor=actor, reason=reason):
+            current = AIModel.objects.select_for_update().get(pk=model.pk)
+            dependents = dependents_of([current.pk]).get(current.pk)
+            if dependents:
+                raise HasDependenciesError(dependents)
+            current.delete()
+            # Foreign keys are checked at commit; check now, inside this block, so a
+            # dependency that slipped in is reported here rather than by the caller's commit.
+            connection.check_constraints(table_names=[ModelDependency._meta.db_table])
+    except IntegrityError as error:
+        raise HasDependenciesError(dependents_of([model.pk]).get(model.pk, [])) from error
+
+
+def aimodel_set_status(*, model: AIModel, status: str, actor, reason: str = "") -> AIModel:
+    return aimodel_update(model=model, actor=actor, reason=reason, status=status)

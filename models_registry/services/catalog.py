@@ -1,0 +1,35 @@
+"""The catalog version and the transaction every registry write runs in."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.db.models import F
+
+from audit.context import change_context
+from models_registry.models import CatalogVersion
+
+
+def catalog_version() -> int:
+    return CatalogVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def bump_catalog_version() -> None:
+    if not CatalogVersion.objects.filter(pk=1).update(version=F("version") + 1):
+        CatalogVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+
+
+@contextmanager
+def registry_write(*, actor, reason: str = "", source: str | None = None) -> Iterator[None]:
+    """One atomic registry change: audited as `actor` with `reason`, and a new catalog
+    version that becomes visible exactly when the data does (at commit)."""
+    overrides = {"actor": actor, "reason": reason or ""}
+    if source is not None:
+        overrides["source"] = source
+    with change_context(**overrides), transaction.atomic():
+        yield
+        bump_catalog_version()  # last, so the hot row is locked as briefly as possible
+
+
+def actor_name(actor) -> str:
+    return actor.get_username() if getattr(actor, "is_authenticated", False) else ""
