@@ -4,6 +4,16 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
 
+def contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
 class RegistryModel(models.Model):
     """Reports each database constraint's violation under the field it guards.
 
@@ -16,6 +26,23 @@ class RegistryModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean_fields(self, exclude=None):
+        """Field validation, plus one rule for every text and JSON field: no NUL characters
+        (PostgreSQL cannot store them, so they would otherwise fail at the database)."""
+        errors = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.error_dict
+        for field in self._meta.concrete_fields:
+            if field.name in errors or (exclude and field.name in exclude):
+                continue
+            if isinstance(field, models.CharField | models.TextField | models.JSONField):
+                if contains_nul(getattr(self, field.attname)):
+                    errors[field.name] = [ValidationError("Null characters are not allowed.", code="null_characters")]
+        if errors:
+            raise ValidationError(errors)
 
     def get_constraints(self):
         # Check constraints are the database's backstop for rules that field validators

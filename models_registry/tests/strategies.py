@@ -1,0 +1,73 @@
+"""Hypothesis strategies for registry input: valid values, and invalid ones per field.
+
+Names start with "n" and aliases with "a" (either case), so generated aliases never
+collide with generated names by accident; collisions are tested on purpose elsewhere.
+"""
+
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from models_registry.choices import Capability, ModelStatus, ModelType
+
+NAME_TAIL = r"[A-Za-z0-9._:/@+-]{0,40}"
+
+names = st.from_regex(rf"\A[nN]{NAME_TAIL}\Z")
+aliases = st.from_regex(rf"\A[aA]{NAME_TAIL}\Z")
+alias_lists = st.lists(aliases, max_size=3, unique_by=str.lower)
+# Text a person might type, without NUL (rejected on purpose, see invalid_values).
+text = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=80)
+costs = st.decimals(min_value=0, max_value=Decimal("999999.9999999999"), places=10, allow_nan=False)
+json_scalars = st.none() | st.booleans() | st.integers(-(2**31), 2**31) | text
+metadata = st.dictionaries(st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=10),
+                           json_scalars | st.lists(json_scalars, max_size=3), max_size=4)
+
+VALID_FIELDS = {
+    "name": names,
+    "display_name": st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=200),
+    "model_type": st.sampled_from(ModelType.values),
+    "capabilities": st.lists(st.sampled_from(Capability.values), max_size=6),
+    "context_window": st.none() | st.integers(1, 100_000_000),
+    "max_output_tokens": st.none() | st.integers(0, 100_000_000),
+    "input_cost_per_million_tokens": st.none() | costs,
+    "output_cost_per_million_tokens": st.none() | costs,
+    "status": st.sampled_from(ModelStatus.values),
+    "deprecation_date": st.none() | st.dates(),
+    "description": text,
+    "metadata": metadata,
+    "aliases": alias_lists,
+}
+
+INVALID_FIELDS = {
+    "name": st.sampled_from(["", "-leading-dash", "has space", "ünïcode", "n" * 201, "semi;colon", "n\x00ul"]),
+    "display_name": st.sampled_from(["d" * 201, "nul\x00byte"]),
+    "model_type": st.sampled_from(["gpt", "CHAT", "", "image generation"]),
+    "capabilities": st.sampled_from([["telepathy"], ["vision", "mind_reading"], "vision", [1], {"vision": True}]),
+    "context_window": st.sampled_from([0, -5, 100_000_001]),
+    "max_output_tokens": st.sampled_from([-1, 100_000_001]),
+    "input_cost_per_million_tokens": st.sampled_from(
+        [Decimal("-0.01"), Decimal("1000000"), Decimal("0.00000000001"), "abc"]
+    ),
+    "output_cost_per_million_tokens": st.sampled_from([Decimal("-1"), Decimal("12345678")]),
+    "status": st.sampled_from(["retired", "ACTIVE", ""]),
+    "deprecation_date": st.sampled_from(["2024-13-01", "soon"]),
+    "description": st.just("bad\x00text"),
+    "metadata": st.sampled_from([[1, 2], "x", 3, {"k": "v\x00"}]),
+    "aliases": st.sampled_from([["bad alias"], "a-string", ["aDup", "adup"], ["-dash"], [7]]),
+}
+
+
+@st.composite
+def model_input(draw, invalid_fields=st.just(frozenset())):
+    """(fields, the set of fields made invalid). Provider is added by the test."""
+    invalid = draw(invalid_fields)
+    fields = {}
+    for field, valid in VALID_FIELDS.items():
+        if field in invalid:
+            fields[field] = draw(INVALID_FIELDS[field])
+        elif field == "name" or draw(st.booleans()):
+            fields[field] = draw(valid)
+    return fields, invalid
+
+
+some_invalid_fields = st.sets(st.sampled_from(sorted(INVALID_FIELDS)), min_size=1, max_size=4).map(frozenset)

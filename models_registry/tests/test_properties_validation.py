@@ -1,0 +1,208 @@
+"""Properties 3, 4, 5 and 9: what the registry accepts, what it refuses, and what it keeps."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from audit.models import AuditEntry
+from models_registry.models import AIModel, ModelIndustryProfile, RegisteredName
+from models_registry.services import aimodel_create, aimodel_update
+from models_registry.tests import strategies
+from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
+
+
+def stored_state() -> tuple:
+    return (AIModel.objects.count(), RegisteredName.objects.count(), AuditEntry.objects.count())
+
+
+class TestProperty3ModelCreationValidation(TestCase):
+    """Property 3: any invalid input is rejected with errors on exactly the invalid fields
+    and nothing is stored; any valid input is stored."""
+
+    @given(strategies.model_input(invalid_fields=strategies.some_invalid_fields))
+    def test_invalid_input_is_rejected_field_by_field_and_nothing_is_stored(self, case):
+        fields, invalid = case
+        provider = ProviderFactory()
+        before = stored_state()
+
+        with pytest.raises(ValidationError) as caught:
+            aimodel_create(actor=None, provider=provider, **fields)
+
+        assert set(caught.value.message_dict) == set(invalid)
+        assert stored_state() == before
+
+    @given(strategies.model_input())
+    def test_valid_input_is_stored(self, case):
+        fields, _ = case
+        provider = ProviderFactory()
+
+        model = aimodel_create(actor=None, provider=provider, **fields)
+
+        assert AIModel.objects.filter(pk=model.pk, name=fields["name"]).exists()
+
+
+class TestProperty5PersistenceRoundTrip(TestCase):
+    """Property 5: what is saved reads back identical (capabilities as a sorted set)."""
+
+    @given(strategies.model_input())
+    def test_saved_model_reads_back_identical(self, case):
+        fields, _ = case
+        provider = ProviderFactory()
+
+        created = aimodel_create(actor=None, provider=provider, **fields)
+        stored = AIModel.objects.get(pk=created.pk)
+
+        for name, value in fields.items():
+            if name == "capabilities":
+                value = sorted(set(value))
+            assert getattr(stored, name) == value, name
+        assert stored.provider_id == provider.pk
+        assert set(RegisteredName.objects.filter(model=stored).values_list("name", flat=True)) == {
+            n.lower() for n in [fields["name"], *fields.get("aliases", [])]
+        }
+
+    @given(settings=st.fixed_dictionaries({}, optional={"max_temperature": st.floats(0, 2), "phi_allowed": st.booleans()}))
+    def test_industry_profiles_read_back_identical(self, settings):
+        model = AIModelFactory(industries=[profile("healthcare", **settings), profile("general", enabled=False)])
+
+        stored = {p.industry.slug: (p.enabled, p.settings) for p in ModelIndustryProfile.objects.filter(model=model)}
+
+        assert stored == {"healthcare": (True, settings), "general": (False, {})}
+
+
+def case_variant(name: str, flips: list[bool]) -> str:
+    return "".join(c.swapcase() if flip else c for c, flip in zip(name, flips + [False] * len(name), strict=False))
+
+
+class TestProperty4NameUniquenessEnforcement(TestCase):
+    """Property 4: names are unique case-insensitively, across names and aliases, on
+    create and on update."""
+
+    @given(strategies.names, st.lists(st.booleans(), max_size=40))
+    def test_create_with_a_taken_name_in_any_case_is_refused(self, name, flips):
+        taken = AIModelFactory(name=name)
+        before = stored_state()
+
+        with pytest.raises(ValidationError) as caught:
+            AIModelFactory(name=case_variant(name, flips), provider=taken.provider)
+
+        assert "name" in caught.value.message_dict
+        assert stored_state() == before
+
+    @given(strategies.names, st.lists(st.booleans(), max_size=40))
+    def test_update_to_a_taken_name_in_any_case_is_refused(self, name, flips):
+        AIModelFactory(name=name)
+        other = AIModelFactory(name="other-model")
+
+        with pytest.raises(ValidationError) as caught:
+            aimodel_update(model=other, actor=None, name=case_variant(name, flips))
+
+        assert "name" in caught.value.message_dict
+        assert AIModel.objects.get(pk=other.pk).name == "other-model"
+
+    @given(strategies.names, strategies.aliases, st.lists(st.booleans(), max_size=40))
+    def test_names_and_aliases_share_one_namespace(self, name, alias, flips):
+        owner = AIModelFactory(name=name, aliases=[alias])
+
+        with pytest.raises(ValidationError) as as_name:
+            AIModelFactory(name=case_variant(alias, flips))
+        with pytest.raises(ValidationError) as as_alias:
+            AIModelFactory(name="third-model", aliases=[case_variant(name, flips)])
+
+        assert "name" in as_name.value.message_dict
+        assert "aliases" in as_alias.value.message_dict
+        assert list(AIModel.objects.values_list("pk", flat=True)) == [owner.pk]
+
+    @given(strategies.names, st.lists(st.booleans(), max_size=40))
+    def test_a_model_may_change_the_case_of_its_own_name(self, name, flips):
+        model = AIModelFactory(name=name)
+
+        updated = aimodel_update(model=model, actor=None, name=case_variant(name, flips))
+
+        assert updated.name == case_variant(name, flips)
+
+
+class TestProperty9ComprehensiveInputValidation(TestCase):
+    """Property 9: every field's bad values, and every cross-field rule, are refused with
+    an error on the field concerned; nothing changes."""
+
+    @given(st.sampled_from(sorted(strategies.INVALID_FIELDS)), st.data())
+    def test_each_bad_field_value_is_refused_on_update_too(self, field, data):
+        model = AIModelFactory()
+        before = AIModel.objects.filter(pk=model.pk).values().get()
+
+        with pytest.raises(ValidationError) as caught:
+            aimodel_update(model=model, actor=None, **{field: data.draw(strategies.INVALID_FIELDS[field])})
+
+        assert set(caught.value.message_dict) == {field}
+        assert AIModel.objects.filter(pk=model.pk).values().get() == before
+
+    def test_a_model_cannot_be_its_own_successor(self):
+        model = AIModelFactory()
+
+        with pytest.raises(ValidationError) as caught:
+            aimodel_update(model=model, actor=None, successor=model)
+
+        assert set(caught.value.message_dict) == {"successor"}
+
+    @given(st.integers(2, 6))
+    def test_successor_cycles_are_refused(self, length):
+        chain = [AIModelFactory() for _ in range(length)]
+        for model, successor in zip(chain, chain[1:], strict=False):
+            aimodel_update(model=model, actor=None, successor=successor)
+
+        with pytest.raises(ValidationError) as caught:
+            aimodel_update(model=chain[-1], actor=None, successor=chain[0])
+
+        assert set(caught.value.message_dict) == {"successor"}
+        assert AIModel.objects.get(pk=chain[-1].pk).successor_id is None
+
+    @given(
+        st.sampled_from(
+            [
+                {"max_temperature": 3},
+                {"max_temperature": "hot"},
+                {"unknown_rule": True},
+                {"data_residency": ["mars"]},
+                {"certifications": ["HIPAA", "HIPAA"]},
+                {"phi_allowed": "yes"},
+            ]
+        )
+    )
+    def test_industry_settings_must_obey_the_industrys_rules(self, settings):
+        provider = ProviderFactory()
+        before = stored_state()
+
+        with pytest.raises(ValidationError) as caught:
+            aimodel_create(actor=None, provider=provider, name="n-model", industries=[profile("healthcare", **settings)])
+
+        assert set(caught.value.message_dict) == {"industries"}
+        assert caught.value.message_dict["industries"][0].startswith("healthcare: ")
+        assert stored_state() == before
+
+    def test_an_industry_may_be_listed_once(self):
+        provider = ProviderFactory()
+
+        with pytest.raises(ValidationError) as caught:
+            aimodel_create(
+                actor=None, provider=provider, name="n-model", industries=[profile("finance"), profile("finance")]
+            )
+
+        assert set(caught.value.message_dict) == {"industries"}
+
+    def test_read_only_fields_cannot_be_changed(self):
+        model = AIModelFactory()
+
+        with pytest.raises(ValidationError) as caught:
+            aimodel_update(model=model, actor=None, created_by="mallory", version=99)
+
+        assert set(caught.value.message_dict) == {"created_by", "version"}
+
+    def test_costs_keep_ten_decimal_places_exactly(self):
+        model = AIModelFactory(input_cost_per_million_tokens=Decimal("0.0046875"))
+
+        assert AIModel.objects.get(pk=model.pk).input_cost_per_million_tokens == Decimal("0.0046875")
