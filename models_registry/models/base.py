@@ -38,9 +38,9 @@ class RegistryModel(models.Model):
         for field in self._meta.concrete_fields:
             if field.name in errors or (exclude and field.name in exclude):
                 continue
-            if isinstance(field, models.CharField | models.TextField | models.JSONField):
-                if contains_nul(getattr(self, field.attname)):
-                    errors[field.name] = [ValidationError("Null characters are not allowed.", code="null_characters")]
+            text_like = isinstance(field, models.CharField | models.TextField | models.JSONField)
+            if text_like and contains_nul(getattr(self, field.attname)):
+                errors[field.name] = [ValidationError("Null characters are not allowed.", code="null_characters")]
         if errors:
             raise ValidationError(errors)
 

@@ -70,10 +70,7 @@ def aimodel_bulk_apply(*, action: BulkAction, ids: list, actor, reason: str = ""
     """Apply `action` to each id on its own; with `atomic`, to all or (on any failure) none."""
     ids = list(dict.fromkeys(ids))  # a repeated id is one item
     with registry_write(actor=actor, reason=reason, source=ChangeSource.BULK):
-        if action == BulkAction.DELETE:
-            plan = _plan_delete(ids)
-        else:
-            plan = _plan_status(ids, STATUS_BY_BULK_ACTION[action])
+        plan = _plan_delete(ids) if action == BulkAction.DELETE else _plan_status(ids, STATUS_BY_BULK_ACTION[action])
         failures = plan.failures
         if atomic and failures:
             return BulkResult(action, [failures.get(i) or BulkItemResult(i, False, NOT_APPLIED) for i in ids])
@@ -119,7 +116,9 @@ class _StatusPlan(_Plan):
         changed = [pk for ids in self.by_old_status.values() for pk in ids]
         for chunk in batched(changed, CHUNK_SIZE):
             rows = AIModel.objects.filter(pk__in=chunk)
-            rows.update(status=self.status, version=F("version") + 1, updated_at=timestamp, updated_by=actor_name(actor))
+            rows.update(
+                status=self.status, version=F("version") + 1, updated_at=timestamp, updated_by=actor_name(actor)
+            )
             insert_history_rows(rows, history_type="~", timestamp=timestamp)
 
 
@@ -154,9 +153,7 @@ class _DeletePlan(_Plan):
 
 def _record_deletions(queryset: QuerySet, timestamp) -> None:
     history_model = queryset.model.history.model
-    changes = [
-        ObjectChange(row.pk, str(row), snapshot_changes(history_model, row, created=False)) for row in queryset
-    ]
+    changes = [ObjectChange(row.pk, str(row), snapshot_changes(history_model, row, created=False)) for row in queryset]
     create_audit_entries(queryset.model, "-", changes, timestamp)
     insert_history_rows(queryset, history_type="-", timestamp=timestamp)
 

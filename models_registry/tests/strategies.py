@@ -19,8 +19,11 @@ alias_lists = st.lists(aliases, max_size=3, unique_by=str.lower)
 text = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=80)
 costs = st.decimals(min_value=0, max_value=Decimal("999999.9999999999"), places=10, allow_nan=False)
 json_scalars = st.none() | st.booleans() | st.integers(-(2**31), 2**31) | text
-metadata = st.dictionaries(st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=10),
-                           json_scalars | st.lists(json_scalars, max_size=3), max_size=4)
+metadata = st.dictionaries(
+    st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=10),
+    json_scalars | st.lists(json_scalars, max_size=3),
+    max_size=4,
+)
 
 VALID_FIELDS = {
     "name": names,
@@ -57,8 +60,11 @@ INVALID_FIELDS = {
 }
 
 
+NO_INVALID_FIELDS = st.just(frozenset())
+
+
 @st.composite
-def model_input(draw, invalid_fields=st.just(frozenset())):
+def model_input(draw, invalid_fields=NO_INVALID_FIELDS):
     """(fields, the set of fields made invalid). Provider is added by the test."""
     invalid = draw(invalid_fields)
     fields = {}

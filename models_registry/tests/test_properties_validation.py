@@ -1,5 +1,6 @@
 """Properties 3, 4, 5 and 9: what the registry accepts, what it refuses, and what it keeps."""
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -65,7 +66,9 @@ class TestProperty5PersistenceRoundTrip(TestCase):
             n.lower() for n in [fields["name"], *fields.get("aliases", [])]
         }
 
-    @given(settings=st.fixed_dictionaries({}, optional={"max_temperature": st.floats(0, 2), "phi_allowed": st.booleans()}))
+    @given(
+        settings=st.fixed_dictionaries({}, optional={"max_temperature": st.floats(0, 2), "phi_allowed": st.booleans()})
+    )
     def test_industry_profiles_read_back_identical(self, settings):
         model = AIModelFactory(industries=[profile("healthcare", **settings), profile("general", enabled=False)])
 
@@ -152,7 +155,7 @@ class TestProperty9ComprehensiveInputValidation(TestCase):
     @given(st.integers(2, 6))
     def test_successor_cycles_are_refused(self, length):
         chain = [AIModelFactory() for _ in range(length)]
-        for model, successor in zip(chain, chain[1:], strict=False):
+        for model, successor in itertools.pairwise(chain):
             aimodel_update(model=model, actor=None, successor=successor)
 
         with pytest.raises(ValidationError) as caught:
@@ -178,7 +181,9 @@ class TestProperty9ComprehensiveInputValidation(TestCase):
         before = stored_state()
 
         with pytest.raises(ValidationError) as caught:
-            aimodel_create(actor=None, provider=provider, name="n-model", industries=[profile("healthcare", **settings)])
+            aimodel_create(
+                actor=None, provider=provider, name="n-model", industries=[profile("healthcare", **settings)]
+            )
 
         assert set(caught.value.message_dict) == {"industries"}
         assert caught.value.message_dict["industries"][0].startswith("healthcare: ")

@@ -1,0 +1,85 @@
+"""Read-only admin views of the audit and security logs."""
+
+import json
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.urls import path
+from django.utils.html import format_html_join
+
+from audit.exports import audit_csv
+from audit.filtersets import AuditEntryFilterSet
+from audit.models import AuditEntry, SecurityEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs are append-only: the admin can look, never add, edit or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "username", "action", "object_type", "object_repr", "source", "change_summary"]
+    list_filter = ["action", "source", "object_type", ("timestamp", admin.DateFieldListFilter)]
+    search_fields = ["username", "object_repr", "object_id", "request_id", "reason"]
+    date_hierarchy = "timestamp"
+    show_full_result_count = False
+    readonly_fields = ["pretty_changes"]
+    fields = [
+        "timestamp",
+        "username",
+        "user_id",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "pretty_changes",
+        "reason",
+        "source",
+        "request_id",
+    ]
+
+    @admin.display(description="changes")
+    def change_summary(self, entry):
+        return ", ".join(sorted(entry.changes))[:120]
+
+    @admin.display(description="changes")
+    def pretty_changes(self, entry):
+        return format_html_join(
+            "\n",
+            "<div><strong>{}</strong>: {} → {}</div>",
+            ((field, json.dumps(c.get("old")), json.dumps(c.get("new"))) for field, c in sorted(entry.changes.items())),
+        )
+
+    def get_urls(self):
+        return [
+            path("export.csv", self.admin_site.admin_view(self.export_csv), name="audit_auditentry_export"),
+            *super().get_urls(),
+        ]
+
+    def export_csv(self, request):
+        """The log as CSV, with the same filters as the API (?user=&action=&since=...)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        entries = AuditEntryFilterSet(request.GET, queryset=AuditEntry.objects.all()).qs
+        response = StreamingHttpResponse(audit_csv(entries), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+        return response
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "event", "username", "ip_address", "method", "path", "request_id"]
+    list_filter = ["event", ("timestamp", admin.DateFieldListFilter)]
+    search_fields = ["username", "ip_address", "request_id", "path"]
+    date_hierarchy = "timestamp"
+    show_full_result_count = False
