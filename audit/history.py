@@ -113,7 +113,9 @@ class AuditedHistory(HistoricalRecords):
         record = history.model(**{f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)})
         if history_type == "~":
             previous = history.first()
-            changes = diff_changes(record, previous) if previous else snapshot_changes(history.model, record, created=True)
+            changes = (
+                diff_changes(record, previous) if previous else snapshot_changes(history.model, record, created=True)
+            )
             if not changes:
                 return
         else:

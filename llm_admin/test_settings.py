@@ -5,7 +5,7 @@ import secrets
 
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
-from llm_admin.settings import *  # noqa: E402,F403
+from llm_admin.settings import *  # noqa: F403
 
 SECURE_SSL_REDIRECT = False
 STORAGES = {

@@ -46,18 +46,22 @@ class AIModel(RegistryModel):
         null=True, blank=True, validators=_range_validators(MAX_OUTPUT_TOKENS_RANGE)
     )
     input_cost_per_million_tokens = models.DecimalField(
-        max_digits=COST_DIGITS, decimal_places=COST_DECIMAL_PLACES, null=True, blank=True,
+        max_digits=COST_DIGITS,
+        decimal_places=COST_DECIMAL_PLACES,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal(0))],
     )
     output_cost_per_million_tokens = models.DecimalField(
-        max_digits=COST_DIGITS, decimal_places=COST_DECIMAL_PLACES, null=True, blank=True,
+        max_digits=COST_DIGITS,
+        decimal_places=COST_DECIMAL_PLACES,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal(0))],
     )
     status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
     deprecation_date = models.DateField(null=True, blank=True)
-    successor = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="predecessors"
-    )
+    successor = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="predecessors")
     description = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     aliases = models.JSONField(default=list, blank=True, help_text="Other names that resolve to this model.")

@@ -12,7 +12,8 @@ def settings_errors(schema: dict, settings) -> list[str]:
     validator_class = jsonschema.validators.validator_for(schema)
     errors = sorted(validator_class(schema).iter_errors(settings), key=lambda error: list(error.absolute_path))
     return [
-        f"{'.'.join(str(part) for part in error.absolute_path)}: {error.message}" if error.absolute_path
+        f"{'.'.join(str(part) for part in error.absolute_path)}: {error.message}"
+        if error.absolute_path
         else error.message
         for error in errors
     ]
