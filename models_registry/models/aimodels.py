@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from audit.history import AuditedHistory
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.models.base import RegistryModel
+from models_registry.models.fields import ExactDecimalField
 from models_registry.models.industries import Industry
 from models_registry.models.providers import Provider
 
@@ -45,14 +46,14 @@ class AIModel(RegistryModel):
     max_output_tokens = models.PositiveIntegerField(
         null=True, blank=True, validators=_range_validators(MAX_OUTPUT_TOKENS_RANGE)
     )
-    input_cost_per_million_tokens = models.DecimalField(
+    input_cost_per_million_tokens = ExactDecimalField(
         max_digits=COST_DIGITS,
         decimal_places=COST_DECIMAL_PLACES,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal(0))],
     )
-    output_cost_per_million_tokens = models.DecimalField(
+    output_cost_per_million_tokens = ExactDecimalField(
         max_digits=COST_DIGITS,
         decimal_places=COST_DECIMAL_PLACES,
         null=True,

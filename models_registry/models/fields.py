@@ -1,0 +1,28 @@
+from decimal import Decimal
+
+from django.db import models
+
+
+class ExactDecimalField(models.DecimalField):
+    """A DecimalField stored as an integer count of its smallest unit.
+
+    SQLite stores DECIMAL columns as floats, which keep only about 15 significant digits;
+    prices need 16 (6 before the point, 10 after). A scaled integer is exact on every
+    database, and compares and sorts like the decimal it stands for. Python sees Decimals.
+    """
+
+    def get_internal_type(self):
+        return "BigIntegerField"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if hasattr(value, "as_sql"):  # an expression, compiled as it is
+            return value
+        value = self.to_python(value)
+        if value is None:
+            return None
+        return int(value.scaleb(self.decimal_places).to_integral_value())
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-self.decimal_places)
