@@ -152,6 +152,17 @@ class AIModel(RegistryModel):
             return
         self.capabilities = sorted(set(self.capabilities))
 
+    def name_owners(self, lowered_names: list[str]) -> dict[str, str]:
+        """{lowered name: owning model's name} for those of `lowered_names` another model holds.
+
+        Reads the name index in the database, unless a batch writer (the importer) has set
+        `name_index` to a view of the registry as it will be after the batch.
+        """
+        index = getattr(self, "name_index", None)
+        if index is not None:
+            return index.owners(lowered_names, self)
+        return RegisteredName.objects.taken_by_others(lowered_names, self.pk)
+
     def _clean_aliases(self, errors):
         if not isinstance(self.aliases, list) or not all(isinstance(a, str) for a in self.aliases):
             errors["aliases"] = ["Must be a list of names."]
@@ -168,7 +179,7 @@ class AIModel(RegistryModel):
             elif alias.lower() in seen:
                 problems.append(f"{alias!r} is listed twice or repeats the model's name.")
             seen.add(alias.lower())
-        taken = RegisteredName.objects.taken_by_others([a.lower() for a in self.aliases], self.pk)
+        taken = self.name_owners([a.lower() for a in self.aliases])
         problems += [f"{alias!r} is already a name or alias of {owner}." for alias, owner in taken.items()]
         if problems:
             errors["aliases"] = problems
@@ -176,26 +187,40 @@ class AIModel(RegistryModel):
     def _clean_name_not_an_alias(self, errors):
         if not self.name or "name" in errors:
             return
-        owner = RegisteredName.objects.taken_by_others([self.name.lower()], self.pk).get(self.name.lower())
+        owner = self.name_owners([self.name.lower()]).get(self.name.lower())
         if owner is not None and owner.lower() != self.name.lower():
             errors["name"] = [f"{self.name!r} is already an alias of {owner}."]
 
     def _clean_successor(self, errors):
-        if self.successor_id is None:
-            return
+        if self.successor_id is None or getattr(self, "name_index", None) is not None:
+            return  # (a batch writer checks successor chains across all its rows at once)
         if self.pk is not None and self.successor_id == self.pk:
             errors["successor"] = ["A model cannot be its own successor."]
             return
-        seen, current = {self.pk}, self.successor_id
-        for _ in range(SUCCESSOR_CHAIN_LIMIT):
-            current = AIModel.objects.filter(pk=current).values_list("successor_id", flat=True).first()
-            if current is None:
-                return
-            if current in seen:
-                errors["successor"] = ["This successor would make a cycle of successors."]
-                return
-            seen.add(current)
-        errors["successor"] = ["The successor chain is too long."]
+
+        def next_successor(pk):
+            return AIModel.objects.filter(pk=pk).values_list("successor_id", flat=True).first()
+
+        problem = successor_chain_problem(self.pk, self.successor_id, next_successor)
+        if problem:
+            errors["successor"] = [problem]
+
+
+def successor_chain_problem(start, first, next_of) -> str | None:
+    """Why following successors from `first` is not allowed for the model `start`, if it is not.
+
+    `next_of(key)` gives a model's successor (None at the end of the chain); the keys
+    may be ids (the database) or names (an import): the rule is the same.
+    """
+    seen, current = {start}, first
+    for _ in range(SUCCESSOR_CHAIN_LIMIT):
+        if current is None:
+            return None
+        if current in seen:
+            return "This successor would make a cycle of successors."
+        seen.add(current)
+        current = next_of(current)
+    return "The successor chain is too long."
 
 
 class RegisteredNameQuerySet(models.QuerySet):

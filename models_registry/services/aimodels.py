@@ -24,14 +24,22 @@ def editable_field_names() -> list[str]:
     return [f.name for f in AIModel._meta.concrete_fields if f.editable and not f.primary_key]
 
 
-def validate_aimodel(model: AIModel, industries: list[ProfileInput] | None = None) -> list[ModelIndustryProfile]:
+def validate_aimodel(
+    model: AIModel,
+    industries: list[ProfileInput] | None = None,
+    *,
+    exclude: list[str] | None = None,
+    validate_constraints: bool = True,
+) -> list[ModelIndustryProfile]:
     """The one validation every write path runs: the model's full_clean and each profile's.
 
     Returns the profiles, unsaved, ready to store. Raises ValidationError with field keys.
+    Batch writers that have resolved references and uniqueness themselves pass `exclude`
+    and `validate_constraints=False` to spare a query per row.
     """
     errors = {}
     try:
-        model.full_clean()
+        model.full_clean(exclude=exclude, validate_constraints=validate_constraints)
     except ValidationError as error:
         errors = error.message_dict
     profiles = []
@@ -43,7 +51,8 @@ def validate_aimodel(model: AIModel, industries: list[ProfileInput] | None = Non
             seen.add(item.industry.pk)
             profile = ModelIndustryProfile(industry=item.industry, enabled=item.enabled, settings=item.settings)
             try:
-                profile.full_clean(exclude=["model"], validate_constraints=False)
+                # `industry` is a resolved instance; the model is saved later.
+                profile.full_clean(exclude=["model", "industry"], validate_constraints=False)
             except ValidationError as error:
                 problems += [f"{item.industry.slug}: {message}" for message in error.messages]
             profiles.append(profile)

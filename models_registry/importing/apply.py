@@ -1,0 +1,103 @@
+"""Write a validated import plan, set-based: bulk inserts and updates, the history rows
+and audit entries written beside them by `audit.bulk`, a bounded number of statements
+per thousand rows."""
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audit.bulk import ObjectChange, create_audit_entries, insert_history_rows
+from models_registry.importing.plan import NEW, UPDATE, ImportPlan, RowPlan
+from models_registry.models import AIModel, ModelIndustryProfile, Provider, RegisteredName
+from models_registry.services.catalog import actor_name
+
+BATCH = 1000
+BOOKKEEPING_FIELDS = ["version", "updated_at", "updated_by"]
+
+
+def _ids(objects) -> list:
+    return [obj.pk for obj in objects]
+
+
+def _history(model_class, ids: list, history_type: str, timestamp) -> None:
+    for start in range(0, len(ids), BATCH * 5):
+        chunk = ids[start : start + BATCH * 5]
+        insert_history_rows(model_class._base_manager.filter(pk__in=chunk), history_type=history_type, timestamp=timestamp)
+
+
+def _record(model_class, history_type: str, changes: list[ObjectChange], timestamp) -> None:
+    if history_type != "-":
+        _history(model_class, [change.object_id for change in changes], history_type, timestamp)
+    create_audit_entries(model_class, history_type, changes, timestamp)
+
+
+def apply_plan(plan: ImportPlan, *, actor) -> None:
+    timestamp, username = timezone.now(), actor_name(actor)
+    _create_providers(list(plan.new_providers.values()), timestamp)
+
+    created = [row for row in plan.rows if row.kind == NEW]
+    for row in created:
+        row.model.created_by = row.model.updated_by = username
+    AIModel.objects.bulk_create([row.model for row in created], batch_size=BATCH)
+
+    updated = [row for row in plan.rows if row.kind == UPDATE and row.changed_fields]
+    for row in updated:
+        row.model.version += 1
+        row.model.updated_by, row.model.updated_at = username, timestamp
+    if updated:
+        fields = sorted({name for row in updated for name in row.changed_fields} | set(BOOKKEEPING_FIELDS))
+        AIModel.objects.bulk_update([row.model for row in updated], fields, batch_size=BATCH)
+
+    # Successors that are themselves created by this file exist only now.
+    late = [row for row in created + updated if row.successor_row is not None]
+    for row in late:
+        row.model.successor = row.successor_row.model
+    AIModel.objects.bulk_update([row.model for row in late], ["successor"], batch_size=BATCH)
+
+    _claim_names(created, updated)
+    _write_profiles([row for row in plan.rows if row.profile_changes], timestamp)
+    _record(AIModel, "+", [ObjectChange(r.model.pk, r.model.name, r.changes) for r in created], timestamp)
+    _record(AIModel, "~", [ObjectChange(r.model.pk, r.model.name, r.changes) for r in updated], timestamp)
+
+
+def _create_providers(providers: list[Provider], timestamp) -> None:
+    Provider.objects.bulk_create(providers, batch_size=BATCH)
+    changes = [
+        ObjectChange(p.pk, p.slug, {"slug": {"old": None, "new": p.slug}, "name": {"old": None, "new": p.name}})
+        for p in providers
+    ]
+    _record(Provider, "+", changes, timestamp)
+
+
+def _claim_names(created: list[RowPlan], updated: list[RowPlan]) -> None:
+    renamed = [row for row in updated if row.changed_fields & {"name", "aliases"}]
+    RegisteredName.objects.filter(model_id__in=_ids(row.model for row in renamed)).delete()
+    RegisteredName.objects.bulk_create(
+        [
+            RegisteredName(name=name.lower(), model=row.model)
+            for row in created + renamed
+            for name in dict.fromkeys(n.lower() for n in row.model.all_names)
+        ],
+        batch_size=BATCH,
+    )
+
+
+def _write_profiles(rows: list[RowPlan], timestamp) -> None:
+    changes = [(row, change) for row in rows for change in row.profile_changes]
+    created = [change for _, change in changes if change.kind == NEW]
+    updated = [change for _, change in changes if change.kind == UPDATE]
+    deleted = [change for _, change in changes if change.kind == "delete"]
+    for row, change in changes:
+        change.profile.model = row.model
+
+    def entries(items):
+        return [ObjectChange(c.profile.pk, str(c.profile), c.changes) for c in items]
+
+    if deleted:
+        create_audit_entries(ModelIndustryProfile, "-", entries(deleted), timestamp)
+        _history(ModelIndustryProfile, _ids(c.profile for c in deleted), "-", timestamp)
+        doomed: QuerySet = ModelIndustryProfile.objects.filter(pk__in=_ids(c.profile for c in deleted))
+        doomed._raw_delete(doomed.db)  # its history is written just above
+    ModelIndustryProfile.objects.bulk_create([c.profile for c in created], batch_size=BATCH)
+    ModelIndustryProfile.objects.bulk_update([c.profile for c in updated], ["enabled", "settings"], batch_size=BATCH)
+    _record(ModelIndustryProfile, "+", entries(created), timestamp)
+    _record(ModelIndustryProfile, "~", entries(updated), timestamp)

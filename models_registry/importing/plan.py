@@ -1,0 +1,388 @@
+"""Validate every row of a file and work out what it would change, writing nothing.
+
+Each row runs the same validation as every other door (`validate_aimodel`), against a
+view of the registry as it will be after the import (`BatchNameIndex`), so that rows
+are checked against each other as well as against the database, with a constant number
+of queries whatever the number of rows.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db.models.functions import Lower
+
+from audit.history import audited_fields, field_value
+from models_registry.models import AIModel, Industry, ModelIndustryProfile, Provider, RegisteredName
+from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR, successor_chain_problem
+from models_registry.resources import column_widget
+from models_registry.services.aimodels import ProfileInput, validate_aimodel
+from models_registry.importing.source import SourceFile, SourceRow
+
+NEW, UPDATE, UNCHANGED, INVALID = "new", "update", "unchanged", "invalid"
+CHUNK = 2000
+MODEL_HISTORY = AIModel.history.model
+PROFILE_HISTORY = ModelIndustryProfile.history.model
+
+
+@dataclass
+class ProfileChange:
+    kind: str  # NEW, UPDATE or "delete"
+    profile: ModelIndustryProfile
+    changes: dict
+
+
+@dataclass
+class RowPlan:
+    source: SourceRow
+    kind: str = ""
+    errors: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)  # parsed cells
+    model: AIModel | None = None
+    changes: dict = field(default_factory=dict)  # the audit diff of the model
+    changed_fields: set = field(default_factory=set)
+    profiles: list[ModelIndustryProfile] | None = None  # the wanted profiles; None leaves them
+    profile_changes: list[ProfileChange] = field(default_factory=list)
+    successor_row: "RowPlan | None" = None  # a successor created by this same file
+    before: dict | None = None  # the model's audited values before the import (None: new)
+    wanted_profiles: list = field(default_factory=list)  # validated, unsaved profiles
+    alias_target: "RowPlan | None" = None  # for a LiteLLM alias entry: the model it names
+    counted: bool = True  # False for a model changed only through alias entries
+
+    @property
+    def ref(self) -> str:
+        return self.source.ref
+
+    @property
+    def name(self) -> str:
+        value = self.values.get("name", self.source.cells.get("name"))
+        return value if isinstance(value, str) else ""
+
+    def fail(self, column: str, message: str) -> None:
+        self.errors.setdefault(column, []).append(message)
+
+
+@dataclass
+class ImportPlan:
+    source: SourceFile
+    rows: list[RowPlan]
+    new_providers: dict = field(default_factory=dict)  # slug -> unsaved Provider
+
+    def rows_of(self, kind: str) -> list[RowPlan]:
+        return [row for row in self.rows if row.kind == kind]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(row.kind in (NEW, UPDATE) for row in self.rows)
+
+
+class BatchNameIndex:
+    """Who holds each name and alias once the import is applied: the file's rows for the
+    models they describe, the database for every other model."""
+
+    def __init__(self, db_claims: dict, file_claims: dict, models_in_file: set):
+        self.db_claims = db_claims  # lowered name -> (model id, model name)
+        self.file_claims = file_claims  # lowered name -> [RowPlan, ...]
+        self.models_in_file = models_in_file
+
+    def owners(self, lowered_names, model) -> dict[str, str]:
+        found = {}
+        for name in lowered_names:
+            others = [row for row in self.file_claims.get(name, []) if row.model is not model]
+            if others:
+                found[name] = others[0].name
+                continue
+            claim = self.db_claims.get(name)
+            if claim and claim[0] not in self.models_in_file and claim[0] != model.pk:
+                found[name] = claim[1]
+        return found
+
+
+def _chunks(items: list):
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _parse(row: RowPlan) -> None:
+    cells = row.source.cells
+    if "__all__" in cells:
+        row.fail("__all__", cells["__all__"])
+        return
+    for column, raw in cells.items():
+        try:
+            row.values[column] = column_widget(column).clean(raw)
+        except ValueError as error:
+            row.fail(column, str(error))
+    if not row.values.get("name"):
+        row.fail("name", "This field cannot be blank.")
+
+
+def _mark_duplicates(rows: list[RowPlan]) -> None:
+    by_name: dict[str, list[RowPlan]] = {}
+    for row in rows:
+        if row.name:
+            by_name.setdefault(row.name.lower(), []).append(row)
+    for same in by_name.values():
+        if len(same) > 1:
+            for row in same:
+                others = ", ".join(other.ref for other in same if other is not row)
+                row.fail("name", f"{row.name!r} appears more than once (also at {others}; names ignore case).")
+
+
+def _load_existing(lowered: list[str], with_profiles: bool) -> dict[str, AIModel]:
+    found = {}
+    for chunk in _chunks(lowered):
+        queryset = (
+            AIModel.objects.select_for_update(of=("self",))
+            .select_related("provider", "successor")
+            .alias(lowered_name=Lower("name"))
+            .filter(lowered_name__in=chunk)
+        )
+        if with_profiles:
+            queryset = queryset.prefetch_related("industry_profiles__industry")
+        found.update({model.name.lower(): model for model in queryset})
+    return found
+
+
+def _load_claims(lowered: list[str]) -> dict:
+    claims = {}
+    for chunk in _chunks(lowered):
+        claims.update(
+            (name, (model_id, model_name))
+            for name, model_id, model_name in RegisteredName.objects.filter(name__in=chunk).values_list(
+                "name", "model_id", "model__name"
+            )
+        )
+    return claims
+
+
+def _rendered(model: AIModel) -> dict:
+    return {f.name: field_value(model, f) for f in audited_fields(MODEL_HISTORY)}
+
+
+class Planner:
+    def __init__(self, source: SourceFile):
+        self.plan = ImportPlan(source=source, rows=[RowPlan(source=row) for row in source.rows])
+        self.providers = {p.slug: p for p in Provider.objects.all()}
+        self.industries = {i.slug: i for i in Industry.objects.all()}
+
+    def run(self) -> ImportPlan:
+        rows = self.plan.rows
+        primary = [row for row in rows if row.source.alias_of is None]
+        for row in rows:
+            _parse(row)
+        _mark_duplicates(primary)
+        lowered = {row.name.lower() for row in rows if row.name}
+        lowered |= {row.source.alias_of.lower() for row in rows if row.source.alias_of}
+        lowered |= {row.values["successor"].lower() for row in primary if row.values.get("successor")}
+        with_profiles = any("industries" in row.values for row in primary)
+        self.existing = _load_existing(sorted(lowered), with_profiles)
+        for row in primary:
+            if not row.errors:
+                self._build(row)
+        by_name = {row.name.lower(): row for row in primary if row.model is not None}
+        for row in rows:
+            if row.source.alias_of is not None and not row.errors:
+                self._attach_alias(row, by_name)
+        aliases = {a.lower() for row in by_name.values() if isinstance(row.model.aliases, list)
+                   for a in row.model.aliases if isinstance(a, str)}  # fmt: skip
+        self.claims = _load_claims(sorted(lowered | aliases))
+        self._resolve_successors(by_name)
+        index = self._name_index(by_name)
+        for row in by_name.values():
+            self._validate(row, index)
+        for row in rows:
+            target = row.alias_target
+            if target is not None and target.errors:
+                row.fail("alias_of", f"The model it names ({target.ref}) is invalid.")
+            if row.errors:
+                row.kind = INVALID
+            elif row.source.alias_of is None:
+                self._diff(row)
+        return self.plan
+
+    def _build(self, row: RowPlan) -> None:
+        model = self.existing.get(row.name.lower())
+        row.before = _rendered(model) if model is not None else None
+        model = model or AIModel()
+        row.model = model
+        for column, value in row.values.items():
+            if column == "provider":
+                self._set_provider(row, value)
+            elif column == "industries":
+                row.profiles = self._profiles(row, value)
+            elif column != "successor":
+                setattr(model, column, value)
+        if model.provider_id is None and "provider" not in row.values:
+            row.fail("provider", "This field is required.")
+
+    def _set_provider(self, row: RowPlan, slug) -> None:
+        if not slug:
+            row.fail("provider", "This field is required.")
+            return
+        provider = self.providers.get(slug) or self.plan.new_providers.get(slug)
+        if provider is None:
+            provider = Provider(slug=slug, name=slug)
+            try:
+                provider.full_clean(validate_unique=False)
+            except ValidationError as error:
+                row.fail("provider", f"{slug!r}: {' '.join(error.message_dict.get('slug', error.messages))}")
+                return
+            self.plan.new_providers[slug] = provider
+        row.model.provider = provider
+
+    def _profiles(self, row: RowPlan, items) -> list[ProfileInput] | None:
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            row.fail("industries", 'Enter a list of {"industry", "enabled", "settings"} objects.')
+            return None
+        profiles = []
+        for item in items:
+            industry = self.industries.get(item.get("industry"))
+            if industry is None:
+                row.fail("industries", f"Unknown industry {item.get('industry')!r}.")
+                continue
+            enabled, settings = item.get("enabled", True), item.get("settings", {})
+            if not isinstance(enabled, bool):
+                row.fail("industries", f"{industry.slug}: enabled must be true or false.")
+                continue
+            profiles.append(ProfileInput(industry=industry, enabled=enabled, settings=settings))
+        return profiles
+
+    def _attach_alias(self, row: RowPlan, by_name: dict) -> None:
+        alias, target_name = row.name, row.source.alias_of
+        try:
+            NAME_VALIDATOR(alias)
+            if len(alias) > NAME_MAX_LENGTH:
+                raise ValidationError(f"At most {NAME_MAX_LENGTH} characters.")
+        except ValidationError as error:
+            row.fail("name", " ".join(error.messages))
+            return
+        target = by_name.get(target_name.lower())
+        if target is None and target_name.lower() in self.existing:
+            model = self.existing[target_name.lower()]
+            target = RowPlan(
+                source=SourceRow(row.ref, {}), values={"name": model.name}, model=model, before=_rendered(model),
+                counted=False,
+            )
+            self.plan.rows.append(target)  # written like any row; the alias entry is what is counted
+            by_name[target_name.lower()] = target
+        if target is None:
+            row.fail("alias_of", f"No model named {target_name!r} in the file or the registry.")
+            return
+        row.alias_target = target
+        # An alias entry counts as a name created, or unchanged when its model has it already.
+        if alias.lower() not in {a.lower() for a in target.model.aliases}:
+            target.model.aliases = [*target.model.aliases, alias]
+            row.kind = NEW
+        else:
+            row.kind = UNCHANGED
+
+    def _resolve_successors(self, by_name: dict) -> None:
+        successors = {}
+        targets = {
+            claim[0] for row in by_name.values() if row.values.get("successor")
+            if (claim := self.claims.get(row.values["successor"].lower())) is not None
+        }  # fmt: skip
+        loaded = AIModel.objects.in_bulk(targets)
+        for key, row in by_name.items():
+            if "successor" not in row.values:
+                continue
+            wanted = row.values["successor"]
+            if wanted is None:
+                row.model.successor = None
+            elif wanted.lower() in by_name:
+                row.successor_row = by_name[wanted.lower()]
+                if row.successor_row.model.pk is not None:
+                    row.model.successor = row.successor_row.model
+            elif wanted.lower() in self.claims:
+                row.model.successor = loaded[self.claims[wanted.lower()][0]]
+            else:
+                row.fail("successor", f"No model named {wanted!r} in the file or the registry.")
+                continue
+            target = row.successor_row.model if row.successor_row else row.model.successor
+            successors[key] = target.name.lower() if target is not None else None
+
+        def next_of(key):
+            if key in successors:
+                return successors[key]
+            model = self.existing.get(key) or AIModel.objects.select_related("successor").filter(name__iexact=key).first()
+            return model.successor.name.lower() if model is not None and model.successor else None
+
+        for key, row in by_name.items():
+            if successors.get(key) == key:
+                row.fail("successor", "A model cannot be its own successor.")
+            elif successors.get(key):
+                problem = successor_chain_problem(key, successors[key], next_of)
+                if problem:
+                    row.fail("successor", problem)
+
+    def _name_index(self, by_name: dict) -> BatchNameIndex:
+        file_claims: dict[str, list[RowPlan]] = {}
+        for row in by_name.values():
+            names = [row.model.name, *row.model.aliases] if isinstance(row.model.aliases, list) else [row.model.name]
+            for name in names:
+                if isinstance(name, str):
+                    file_claims.setdefault(name.lower(), []).append(row)
+        in_file = {row.model.pk for row in by_name.values() if row.model.pk is not None}
+        return BatchNameIndex(self.claims, file_claims, in_file)
+
+    def _validate(self, row: RowPlan, index: BatchNameIndex) -> None:
+        row.model.name_index = index
+        try:
+            row.wanted_profiles = validate_aimodel(
+                row.model, row.profiles, exclude=["provider", "successor"], validate_constraints=False
+            )
+        except ValidationError as error:
+            for column, messages in error.message_dict.items():
+                for message in messages:
+                    row.fail(column, message)
+        finally:
+            del row.model.name_index
+
+    def _diff(self, row: RowPlan) -> None:
+        after = _rendered(row.model)
+        if row.successor_row is not None:
+            after["successor"] = row.successor_row.name
+        if row.before is None:
+            row.kind = NEW
+            row.changes = {name: {"old": None, "new": value} for name, value in after.items() if value is not None}
+        else:
+            row.changes = {
+                name: {"old": row.before[name], "new": value}
+                for name, value in after.items()
+                if value != row.before[name]
+            }
+        row.changed_fields = set(row.changes)
+        if row.profiles is not None:
+            row.profile_changes = _profile_changes(row, row.wanted_profiles)
+        if row.before is not None:
+            row.kind = UPDATE if row.changes or row.profile_changes else UNCHANGED
+
+
+def _profile_snapshot(model_name: str, profile: ModelIndustryProfile) -> dict:
+    return {"model": model_name, "industry": profile.industry.slug, "enabled": profile.enabled, "settings": profile.settings}
+
+
+def _profile_changes(row: RowPlan, wanted: list[ModelIndustryProfile]) -> list[ProfileChange]:
+    stored = {p.industry_id: p for p in row.model.industry_profiles.all()} if row.model.pk else {}
+    changes = []
+    for profile in wanted:
+        current = stored.pop(profile.industry_id, None)
+        if current is None:
+            snapshot = _profile_snapshot(row.name, profile)
+            changes.append(ProfileChange(NEW, profile, {k: {"old": None, "new": v} for k, v in snapshot.items()}))
+        elif (current.enabled, current.settings) != (profile.enabled, profile.settings):
+            diff = {
+                key: {"old": getattr(current, key), "new": getattr(profile, key)}
+                for key in ("enabled", "settings")
+                if getattr(current, key) != getattr(profile, key)
+            }
+            current.enabled, current.settings = profile.enabled, profile.settings
+            changes.append(ProfileChange(UPDATE, current, diff))
+    for current in stored.values():
+        snapshot = _profile_snapshot(row.name, current)
+        changes.append(ProfileChange("delete", current, {k: {"old": v, "new": None} for k, v in snapshot.items()}))
+    return changes
+
+
+def plan_import(source: SourceFile) -> ImportPlan:
+    return Planner(source).run()
