@@ -49,6 +49,8 @@ class HistoryStamp(AppendOnlyModel):
     history_request_id = models.CharField(max_length=64, db_index=True, default=current_request_id)
     history_username = models.CharField(max_length=150, blank=True, default=current_username)
 
+    objects = AppendOnlyHistoricalQuerySet.as_manager()
+
     class Meta:
         abstract = True
 

@@ -25,7 +25,7 @@ def record_security_event(
         username=(user.get_username() if user is not None else username)[:150],
         ip_address=client_ip(request),
         request_id=current_change().request_id,
-        method=request.method if request is not None else "",
+        method=(request.method or "") if request is not None else "",
         path=request.get_full_path()[:500] if request is not None else "",
         detail=detail or {},
     )

@@ -22,10 +22,10 @@ def bump_catalog_version() -> None:
 @contextmanager
 def registry_write(*, actor, reason: str = "", source: str | None = None) -> Iterator[None]:
     """One atomic registry change: audited as `actor` with `reason`, and a new catalog
-    version that becomes visible exactly when the data does (at commit)."""
-    overrides = {"actor": actor, "reason": reason or ""}
-    if source is not None:
-        overrides["source"] = source
+    version that becomes visible exactly when the data does (at commit). An actor, reason
+    or source not given is the open context's (a command run's, a request's)."""
+    given = {"actor": actor, "reason": reason, "source": source}
+    overrides = {key: value for key, value in given.items() if value}
     with change_context(**overrides), transaction.atomic():
         yield
         bump_catalog_version()  # last, so the hot row is locked as briefly as possible
