@@ -14,3 +14,6 @@ STORAGES = {
 }
 # Hashing strength is not under test; MD5 keeps user factories fast.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Serve static files straight from the apps (no collectstatic before a test run).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
