@@ -106,6 +106,18 @@ class NameListWidget(StrictWidget):
         return ",".join(value) if flat else list(value)
 
 
+def json_native(value):
+    """A JSON value as the JSON module makes it: readers parse numbers with fractions as
+    Decimals (so prices stay exact); inside JSON columns they become floats again."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: json_native(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_native(item) for item in value]
+    return value
+
+
 class JSONWidget(StrictWidget):
     """A JSON value; in a flat cell, JSON text."""
 
@@ -121,7 +133,7 @@ class JSONWidget(StrictWidget):
                 return json.loads(value)
             except ValueError as error:
                 raise ValueError(f"Not valid JSON: {error}") from error
-        return value
+        return json_native(value)
 
     def render(self, value, obj=None, flat=True, **kwargs):
         return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")) if flat else value

@@ -2,8 +2,10 @@
 
 from collections import defaultdict
 
-from django.db.models import ForeignObjectRel
+from django.core.exceptions import ValidationError
+from django.db.models import ForeignObjectRel, QuerySet
 
+from models_registry.filtersets import AIModelFilterSet
 from models_registry.models import AIModel, ModelDependency
 from models_registry.services.errors import Dependent
 
@@ -40,3 +42,12 @@ def dependents_of(model_ids) -> dict[int, list[Dependent]]:
         for row in rows:
             found[getattr(row, field.attname)].append(_describe(relation, row))
     return dict(found)
+
+
+def aimodel_filter(params, queryset: QuerySet | None = None) -> QuerySet:
+    """The models that `params` (API-style filter parameters) select; ValidationError
+    naming each bad parameter otherwise."""
+    filterset = AIModelFilterSet(params, queryset=queryset if queryset is not None else AIModel.objects.all())
+    if not filterset.is_valid():
+        raise ValidationError({name: [str(e) for e in errors] for name, errors in filterset.errors.items()})
+    return filterset.qs

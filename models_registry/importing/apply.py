@@ -34,12 +34,12 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     timestamp, username = timezone.now(), actor_name(actor)
     _create_providers(list(plan.new_providers.values()), timestamp)
 
-    created = [row for row in plan.rows if row.kind == NEW]
+    created = [row for row in plan.model_rows if row.kind == NEW]
     for row in created:
         row.model.created_by = row.model.updated_by = username
     AIModel.objects.bulk_create([row.model for row in created], batch_size=BATCH)
 
-    updated = [row for row in plan.rows if row.kind == UPDATE and row.changed_fields]
+    updated = [row for row in plan.model_rows if row.kind == UPDATE and row.changed_fields]
     for row in updated:
         row.model.version += 1
         row.model.updated_by, row.model.updated_at = username, timestamp
@@ -54,7 +54,7 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     AIModel.objects.bulk_update([row.model for row in late], ["successor"], batch_size=BATCH)
 
     _claim_names(created, updated)
-    _write_profiles([row for row in plan.rows if row.profile_changes], timestamp)
+    _write_profiles([row for row in plan.model_rows if row.profile_changes], timestamp)
     _record(AIModel, "+", [ObjectChange(r.model.pk, r.model.name, r.changes) for r in created], timestamp)
     _record(AIModel, "~", [ObjectChange(r.model.pk, r.model.name, r.changes) for r in updated], timestamp)
 

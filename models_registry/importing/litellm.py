@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from models_registry.choices import Capability, ModelType
 from models_registry.importing.source import SourceRow
+from models_registry.resources import json_native
 
 MAPPED_KEYS = {
     "litellm_provider",
@@ -57,17 +58,6 @@ def per_million(cost):
 def token_count(value, *, zero_is_unknown: bool):
     if zero_is_unknown and value == 0:
         return None
-    return value
-
-
-def json_native(value):
-    """Metadata is stored as JSON: numbers read as Decimals (JSON floats) become floats again."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {key: json_native(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [json_native(item) for item in value]
     return value
 
 

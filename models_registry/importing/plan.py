@@ -67,8 +67,10 @@ class ImportPlan:
     rows: list[RowPlan]
     new_providers: dict = field(default_factory=dict)  # slug -> unsaved Provider
 
-    def rows_of(self, kind: str) -> list[RowPlan]:
-        return [row for row in self.rows if row.kind == kind]
+    @property
+    def model_rows(self) -> list[RowPlan]:
+        """The rows that describe a model (not LiteLLM alias entries)."""
+        return [row for row in self.rows if row.source.alias_of is None and row.model is not None]
 
     @property
     def has_changes(self) -> bool:
