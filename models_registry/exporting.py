@@ -19,11 +19,14 @@ CHUNK = 2000
 
 def model_values(model: AIModel) -> dict:
     """A model as the import/export columns see it."""
-    values = {column: getattr(model, column) for column in COLUMNS if column not in ("provider", "successor", "industries")}
+    values = {
+        column: getattr(model, column) for column in COLUMNS if column not in ("provider", "successor", "industries")
+    }
     values["provider"] = model.provider.slug
     values["successor"] = model.successor.name if model.successor_id else None
     values["industries"] = [
-        {"industry": p.industry.slug, "enabled": p.enabled, "settings": p.settings} for p in model.industry_profiles.all()
+        {"industry": p.industry.slug, "enabled": p.enabled, "settings": p.settings}
+        for p in model.industry_profiles.all()
     ]
     return values
 
@@ -59,7 +62,7 @@ def write_csv(queryset: QuerySet, stream: IO[str]) -> int:
 def write_json(queryset: QuerySet, stream: IO[str]) -> int:
     stream.write("[")
     count = 0
-    for count, row in enumerate(rendered_rows(queryset, flat=False), start=1):  # noqa: B007
+    for count, row in enumerate(rendered_rows(queryset, flat=False), start=1):
         stream.write(",\n" if count > 1 else "\n")
         stream.write(json.dumps(dict(zip(COLUMNS, row, strict=True)), ensure_ascii=False))
     stream.write("\n]\n")

@@ -59,7 +59,9 @@ class AIModelFilterSet(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         from models_registry.models import Industry
 
-        self.filters["industry"].extra["choices"] = [(slug, slug) for slug in Industry.objects.values_list("slug", flat=True)]
+        self.filters["industry"].extra["choices"] = [
+            (slug, slug) for slug in Industry.objects.values_list("slug", flat=True)
+        ]
 
     def filter_name(self, queryset: QuerySet, name, value):
         owners = RegisteredName.objects.filter(name=value.lower()).values("model_id")

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import ForeignObjectRel, QuerySet
 
 from models_registry.filtersets import AIModelFilterSet
-from models_registry.models import AIModel, ModelDependency
+from models_registry.models import AIModel, ModelDependency, RegisteredName
 from models_registry.services.errors import Dependent
 
 
@@ -51,3 +51,10 @@ def aimodel_filter(params, queryset: QuerySet | None = None) -> QuerySet:
     if not filterset.is_valid():
         raise ValidationError({name: [str(e) for e in errors] for name, errors in filterset.errors.items()})
     return filterset.qs
+
+
+def aimodels_by_name(names: list[str]) -> dict[str, AIModel]:
+    """{lowered name: model} for the given names and aliases that exist (case-insensitive)."""
+    lowered = {name.lower() for name in names}
+    claims = RegisteredName.objects.filter(name__in=lowered).select_related("model__provider")
+    return {claim.name: claim.model for claim in claims}

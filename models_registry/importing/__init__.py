@@ -1,8 +1,8 @@
 """Importing models from files: read (readers), check (plan), write (apply).
 
-    source = read_path("catalog.json")            # or read_source(name, bytes, fmt)
-    report = import_models(source, actor=user, dry_run=False, skip_invalid=False)
-    print(report.summary())                       # created=N updated=N unchanged=N invalid=N
+source = read_path("catalog.json")            # or read_source(name, bytes, fmt)
+report = import_models(source, actor=user, dry_run=False, skip_invalid=False)
+print(report.summary())                       # created=N updated=N unchanged=N invalid=N
 """
 
 from dataclasses import dataclass
@@ -44,9 +44,11 @@ class ImportReport:
         )
 
 
-def import_models(source: SourceFile, *, actor, dry_run: bool = False, skip_invalid: bool = False) -> ImportReport:
+def import_models(
+    source: SourceFile, *, actor, reason: str = "", dry_run: bool = False, skip_invalid: bool = False
+) -> ImportReport:
     """Apply every valid row, or (by default) nothing at all when any row is invalid."""
-    reason = f"import {source.name}"
+    reason = f"import {source.name}: {reason}" if reason else f"import {source.name}"
     try:
         with transaction.atomic():
             plan = plan_import(source)

@@ -21,7 +21,9 @@ def _ids(objects) -> list:
 def _history(model_class, ids: list, history_type: str, timestamp) -> None:
     for start in range(0, len(ids), BATCH * 5):
         chunk = ids[start : start + BATCH * 5]
-        insert_history_rows(model_class._base_manager.filter(pk__in=chunk), history_type=history_type, timestamp=timestamp)
+        insert_history_rows(
+            model_class._base_manager.filter(pk__in=chunk), history_type=history_type, timestamp=timestamp
+        )
 
 
 def _record(model_class, history_type: str, changes: list[ObjectChange], timestamp) -> None:

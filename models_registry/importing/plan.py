@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 
 from audit.history import audited_fields, field_value
+from models_registry.importing.source import SourceFile, SourceRow
 from models_registry.models import AIModel, Industry, ModelIndustryProfile, Provider, RegisteredName
 from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR, successor_chain_problem
 from models_registry.resources import column_widget
 from models_registry.services.aimodels import ProfileInput, validate_aimodel
-from models_registry.importing.source import SourceFile, SourceRow
 
 NEW, UPDATE, UNCHANGED, INVALID = "new", "update", "unchanged", "invalid"
 CHUNK = 2000
@@ -262,7 +262,10 @@ class Planner:
         if target is None and target_name.lower() in self.existing:
             model = self.existing[target_name.lower()]
             target = RowPlan(
-                source=SourceRow(row.ref, {}), values={"name": model.name}, model=model, before=_rendered(model),
+                source=SourceRow(row.ref, {}),
+                values={"name": model.name},
+                model=model,
+                before=_rendered(model),
                 counted=False,
             )
             self.plan.rows.append(target)  # written like any row; the alias entry is what is counted
@@ -306,7 +309,9 @@ class Planner:
         def next_of(key):
             if key in successors:
                 return successors[key]
-            model = self.existing.get(key) or AIModel.objects.select_related("successor").filter(name__iexact=key).first()
+            model = (
+                self.existing.get(key) or AIModel.objects.select_related("successor").filter(name__iexact=key).first()
+            )
             return model.successor.name.lower() if model is not None and model.successor else None
 
         for key, row in by_name.items():
@@ -361,7 +366,12 @@ class Planner:
 
 
 def _profile_snapshot(model_name: str, profile: ModelIndustryProfile) -> dict:
-    return {"model": model_name, "industry": profile.industry.slug, "enabled": profile.enabled, "settings": profile.settings}
+    return {
+        "model": model_name,
+        "industry": profile.industry.slug,
+        "enabled": profile.enabled,
+        "settings": profile.settings,
+    }
 
 
 def _profile_changes(row: RowPlan, wanted: list[ModelIndustryProfile]) -> list[ProfileChange]:

@@ -168,7 +168,9 @@ def _read_json(data: bytes):
             continue
         unknown = sorted(set(item) - set(COLUMNS))
         if unknown:
-            raise ImportFileError(f"Item {number} has unknown keys: {', '.join(unknown)}. The keys are: {', '.join(COLUMNS)}.")
+            raise ImportFileError(
+                f"Item {number} has unknown keys: {', '.join(unknown)}. The keys are: {', '.join(COLUMNS)}."
+            )
         columns |= set(item)
         rows.append(SourceRow(f"item {number} ({item.get('name')!s:.60})", item))
     return rows, columns
