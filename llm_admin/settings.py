@@ -36,11 +36,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "import_export",
     "audit",
+    "accounts",
     "models_registry",
 ]
 
@@ -149,6 +152,42 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+
+# The REST API (API.md section 3).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["llm_admin.api.permissions.RegistryPermissions"],
+    "DEFAULT_PAGINATION_CLASS": "llm_admin.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["llm_admin.api.renderers.ORJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "llm_admin.api.exceptions.exception_handler",
+    "URL_FORMAT_OVERRIDE": None,  # `?format=csv` on the audit log is ours, not a renderer switch
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# API tokens: django-rest-knox, hashed, no expiry unless asked for.
+KNOX_TOKEN_MODEL = "accounts.ServiceToken"  # noqa: S105 (a model name, not a secret)
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Bearer", "TOKEN_MODEL": KNOX_TOKEN_MODEL}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LLM Admin API",
+    "DESCRIPTION": "The registry of AI models: models, providers, industries, dependencies, bulk operations, "
+    "the audit and security logs, and an OpenAI-compatible model listing.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BulkActionEnum": "models_registry.choices.BulkAction",
+        "AuditActionEnum": "audit.choices.AuditAction",
+    },
+}
 
 # django-simple-history: reasons can be long; the user is stored as an id, not a
 # foreign key, so that audit rows outlive users and stay untouched (append-only).

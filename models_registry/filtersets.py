@@ -1,14 +1,19 @@
 """How models are filtered and searched: one FilterSet for the API, the export command and
 the admin, so all of them select the same models for the same parameters (API.md §3)."""
 
+import re
+
 import django_filters
 from django import forms
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
 
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 ORDERING_FIELDS = {
     "name": "name",
     "provider__slug": "provider",
@@ -26,6 +31,27 @@ class AnyOfChoiceFilter(django_filters.MultipleChoiceFilter):
     """A repeated parameter means any of its values (`?status=active&status=deprecated`)."""
 
 
+class SlugListField(forms.Field):
+    """Repeated slug parameters, checked for form only: an unknown slug selects nothing
+    (looking the vocabulary up would cost a query on every request)."""
+
+    widget = forms.SelectMultiple
+
+    def to_python(self, value):
+        return [item for item in (value or []) if item]
+
+    def validate(self, value):
+        super().validate(value)
+        for item in value:
+            if not SLUG_PATTERN.match(item):
+                raise forms.ValidationError(f"{item!r} is not a valid slug.")
+
+
+@extend_schema_field(serializers.ListField(child=serializers.CharField()))
+class SlugsFilter(django_filters.Filter):
+    field_class = SlugListField
+
+
 def json_has_token(field: str, value: str) -> Q:
     """Whether a JSON list field holds `value`, on every database (JSON text contains "value")."""
     return Q(**{f"{field}__icontains": f'"{value}"'})
@@ -33,12 +59,10 @@ def json_has_token(field: str, value: str) -> Q:
 
 class AIModelFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(method="filter_name", help_text="Exact name or alias, ignoring case.")
-    provider = django_filters.AllValuesMultipleFilter(field_name="provider__slug")
+    provider = SlugsFilter(field_name="provider__slug", lookup_expr="in", help_text="Any of these provider slugs.")
     model_type = AnyOfChoiceFilter(choices=ModelType.choices)
     status = AnyOfChoiceFilter(choices=ModelStatus.choices)
-    industry = django_filters.MultipleChoiceFilter(
-        method="filter_industry", choices=[], help_text="Has an enabled profile for this industry."
-    )
+    industry = SlugsFilter(method="filter_industry", help_text="Has an enabled profile for any of these industries.")
     capability = django_filters.MultipleChoiceFilter(
         method="filter_capability", choices=Capability.choices, help_text="Has all of these capabilities."
     )
@@ -54,14 +78,6 @@ class AIModelFilterSet(django_filters.FilterSet):
     class Meta:
         model = AIModel
         fields = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        from models_registry.models import Industry
-
-        self.filters["industry"].extra["choices"] = [
-            (slug, slug) for slug in Industry.objects.values_list("slug", flat=True)
-        ]
 
     def filter_name(self, queryset: QuerySet, name, value):
         owners = RegisteredName.objects.filter(name=value.lower()).values("model_id")

@@ -1,12 +1,18 @@
 """Non-trivial reads of the registry."""
 
+import hashlib
+import logging
 from collections import defaultdict
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import ForeignObjectRel, QuerySet
+from django.http import QueryDict
 
+from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
 from models_registry.models import AIModel, ModelDependency, RegisteredName
+from models_registry.services.catalog import catalog_version
 from models_registry.services.errors import Dependent
 
 
@@ -58,3 +64,48 @@ def aimodels_by_name(names: list[str]) -> dict[str, AIModel]:
     lowered = {name.lower() for name in names}
     claims = RegisteredName.objects.filter(name__in=lowered).select_related("model__provider")
     return {claim.name: claim.model for claim in claims}
+
+
+OPTION_FILTERS = ("model_type", "industry", "capability")
+OPTIONS_CACHE_SECONDS = 24 * 60 * 60  # keys carry the catalog version, so they never go stale
+logger = logging.getLogger(__name__)
+
+
+def _options_version(params) -> str:
+    """The catalog version and the filters: what a cached options list depends on."""
+    query = "&".join(f"{name}={value}" for name in OPTION_FILTERS for value in sorted(params.getlist(name)))
+    return f"{catalog_version()}-{hashlib.sha256(query.encode()).hexdigest()[:24]}"
+
+
+def aimodel_options(params) -> tuple[str, list[dict]]:
+    """(version, options): the active models pickers offer, by provider then name.
+
+    Served from the shared cache under a key that includes the catalog version, which
+    moves in the same transaction as any registry change: a reader that sees the new data
+    also sees the new version, so a cached list is never stale. If the cache is down,
+    the list comes from the database.
+    """
+    version = _options_version(params)
+    key = f"aimodel-options:{version}"
+    try:
+        options = cache.get(key)
+    except Exception:  # the cache is an optimisation: any failure falls back to the database
+        logger.warning("cache unavailable; serving model options from the database", exc_info=True)
+        options = None
+    if options is None:
+        selected = QueryDict(mutable=True)
+        for name in OPTION_FILTERS:
+            selected.setlist(name, params.getlist(name))
+        active = AIModel.objects.filter(status=ModelStatus.ACTIVE)
+        rows = (
+            aimodel_filter(selected, active)
+            .order_by("provider__slug", "name")
+            .values_list("id", "name", "display_name", "provider__slug", "model_type")
+        )
+        keys = ("id", "name", "display_name", "provider", "model_type")
+        options = [dict(zip(keys, row, strict=True)) for row in rows]
+        try:
+            cache.set(key, options, OPTIONS_CACHE_SECONDS)
+        except Exception:
+            logger.warning("cache unavailable; model options not cached", exc_info=True)
+    return version, options

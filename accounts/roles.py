@@ -1,0 +1,7 @@
+"""The three roles of API.md section 2 (Django groups, created by a migration)."""
+
+ROLE_GROUPS = {
+    "viewer": "Model Viewers",
+    "editor": "Model Editors",
+    "admin": "Model Administrators",
+}

@@ -1,0 +1,28 @@
+from rest_framework import serializers
+
+from audit.models import AuditEntry, SecurityEvent
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    user = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id", "timestamp", "user", "action", "object_type", "object_id", "object_repr", "changes", "reason",
+            "source", "request_id",
+        ]  # fmt: skip
+
+    def get_user(self, entry) -> str | None:
+        return entry.username or None
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    user = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["id", "timestamp", "event", "user", "ip_address", "method", "path", "request_id", "detail"]
+
+    def get_user(self, event) -> str | None:
+        return event.username or None

@@ -1,0 +1,32 @@
+"""/api/v1/: the REST API's routes."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from audit.api.views import AuditEntryViewSet, SecurityEventViewSet
+from llm_admin.api.health import api_not_found
+from models_registry.api.views import AIModelViewSet, IndustryViewSet, ProviderViewSet
+
+
+class Router(SimpleRouter):
+    """Routes without trailing slashes: /api/v1/models/12."""
+
+    def __init__(self):
+        super().__init__(trailing_slash="")
+
+
+router = Router()
+router.register("models", AIModelViewSet, basename="aimodel")
+router.register("providers", ProviderViewSet, basename="provider")
+router.register("industries", IndustryViewSet, basename="industry")
+router.register("audit/security", SecurityEventViewSet, basename="securityevent")
+router.register("audit", AuditEntryViewSet, basename="auditentry")
+
+app_name = "api"
+urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+    re_path(r"^.*$", api_not_found),
+]

@@ -1,0 +1,110 @@
+"""/v1/models: the registry as OpenAI's API lists models (API.md §4), so that SDKs and
+gateways that speak OpenAI can read it with an API token as their key."""
+
+import datetime
+from email.utils import format_datetime
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import TokenAuthentication
+from audit.choices import SecurityEventType
+from audit.security import record_security_event
+from llm_admin.api.permissions import RegistryPermissions
+from models_registry.choices import ModelStatus
+from models_registry.models import AIModel, RegisteredName
+
+LISTED_STATUSES = [ModelStatus.ACTIVE, ModelStatus.DEPRECATED]
+
+
+class OpenAIModelSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    object = serializers.CharField(default="model")
+    created = serializers.IntegerField(help_text="Unix seconds of created_at.")
+    owned_by = serializers.CharField(help_text="The provider's slug.")
+
+
+class OpenAIModelListSerializer(serializers.Serializer):
+    object = serializers.CharField(default="list")
+    data = OpenAIModelSerializer(many=True)
+
+
+def openai_error(message: str, code: str, http_status: int, kind: str = "invalid_request_error") -> Response:
+    return Response({"error": {"message": message, "type": kind, "param": None, "code": code}}, status=http_status)
+
+
+def openai_model(name: str, created: datetime.datetime, provider: str) -> dict:
+    return {"id": name, "object": "model", "created": int(created.timestamp()), "owned_by": provider}
+
+
+class OpenAIView(APIView):
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [RegistryPermissions]
+    queryset = AIModel.objects.all()  # for the permission check: view_aimodel
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            if isinstance(exc, exceptions.NotAuthenticated):
+                record_security_event(SecurityEventType.PERMISSION_DENIED, request=self.request, detail={"status": 401})
+            response = openai_error(
+                "Invalid or missing API key: send 'Authorization: Bearer <token>'.",
+                "invalid_api_key",
+                status.HTTP_401_UNAUTHORIZED,
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        if isinstance(exc, exceptions.PermissionDenied):
+            record_security_event(SecurityEventType.PERMISSION_DENIED, request=self.request, detail={"status": 403})
+            return openai_error("This key may not list models.", "insufficient_permissions", status.HTTP_403_FORBIDDEN)
+        return super().handle_exception(exc)
+
+
+class OpenAIModelListView(OpenAIView):
+    @extend_schema(
+        summary="OpenAI-compatible: list models",
+        operation_id="openai_models_list",
+        responses=OpenAIModelListSerializer,
+        tags=["openai"],
+    )
+    def get(self, request):
+        rows = (
+            AIModel.objects.filter(status__in=LISTED_STATUSES)
+            .order_by("name")
+            .values_list("name", "created_at", "provider__slug")
+        )
+        return Response({"object": "list", "data": [openai_model(*row) for row in rows]})
+
+
+class OpenAIModelDetailView(OpenAIView):
+    @extend_schema(
+        summary="OpenAI-compatible: one model (an alias resolves)",
+        operation_id="openai_models_retrieve",
+        responses=OpenAIModelSerializer,
+        tags=["openai"],
+    )
+    def get(self, request, name: str):
+        claim = (
+            RegisteredName.objects.filter(name=name.lower(), model__status__in=LISTED_STATUSES)
+            .select_related("model__provider", "model__successor")
+            .first()
+        )
+        if claim is None:
+            return openai_error(f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND)
+        model = claim.model
+        response = Response(openai_model(model.name, model.created_at, model.provider.slug))
+        if model.status == ModelStatus.DEPRECATED:
+            add_deprecation_headers(response, model, request)
+        return response
+
+
+def add_deprecation_headers(response: Response, model: AIModel, request) -> None:
+    """RFC 9745 `Deprecation` (since when), RFC 8594 `Sunset` (when it goes), and the successor."""
+    response["Deprecation"] = f"@{int(model.updated_at.timestamp())}"
+    if model.deprecation_date is not None:
+        sunset = datetime.datetime.combine(model.deprecation_date, datetime.time(), tzinfo=datetime.UTC)
+        response["Sunset"] = format_datetime(sunset, usegmt=True)
+    if model.successor is not None:
+        successor_url = request.build_absolute_uri(f"/v1/models/{model.successor.name}")
+        response["Link"] = f'<{successor_url}>; rel="successor-version"'

@@ -1,0 +1,257 @@
+"""/api/v1/models, /providers, /industries (API.md §3). Writes go through the services."""
+
+import re
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from audit.api.serializers import AuditEntrySerializer
+from audit.models import AuditEntry
+from llm_admin.api.permissions import RegistryPermissions, requires
+from models_registry.api.representation import etag, represent, row_queryset
+from models_registry.api.serializers import (
+    AIModelSerializer,
+    BulkRequestSerializer,
+    BulkResultSerializer,
+    DependencySerializer,
+    IndustrySerializer,
+    ModelOptionSerializer,
+    ProviderSerializer,
+)
+from models_registry.choices import BulkAction
+from models_registry.filtersets import AIModelFilterSet
+from models_registry.models import AIModel, Industry, ModelDependency, Provider
+from models_registry.selectors import aimodel_options
+from models_registry.services import (
+    aimodel_bulk_apply,
+    aimodel_create,
+    aimodel_delete,
+    aimodel_update,
+    dependency_register,
+    dependency_unregister,
+    reference_delete,
+    reference_save,
+)
+
+REASON_HEADER = "X-Change-Reason"
+REASON_PARAMETER = OpenApiParameter(
+    REASON_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description="Why; kept in the audit log."
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you read; 412 if it is stale."
+)
+ETAG_NUMBER = re.compile(r'^(?:W/)?"(\d+)"$')
+CONFLICT = inline_serializer(
+    "DeleteConflict",
+    {"detail": serializers.CharField(), "dependencies": serializers.ListField(child=serializers.DictField())},
+)
+
+
+def change_reason(request) -> str:
+    return request.headers.get(REASON_HEADER, "")[:500]
+
+
+def expected_version(request) -> int | None:
+    """The version an If-Match header names; a header that names none can never match."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = ETAG_NUMBER.match(header.strip())
+    return int(match.group(1)) if match else -1
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List models", responses=AIModelSerializer(many=True)),
+    retrieve=extend_schema(summary="One model (with an ETag)"),
+    create=extend_schema(summary="Create a model", parameters=[REASON_PARAMETER]),
+    update=extend_schema(summary="Replace a model", parameters=[REASON_PARAMETER, IF_MATCH]),
+    partial_update=extend_schema(summary="Change a model", parameters=[REASON_PARAMETER, IF_MATCH]),
+    destroy=extend_schema(
+        summary="Delete a model (409 while it has dependencies)",
+        parameters=[REASON_PARAMETER],
+        responses={204: None, 409: CONFLICT},
+    ),
+)
+class AIModelViewSet(viewsets.GenericViewSet):
+    queryset = AIModel.objects.all()
+    serializer_class = AIModelSerializer
+    filterset_class = AIModelFilterSet
+    lookup_value_regex = r"\d+"
+
+    def get_permissions(self):
+        if self.action in ("dependencies", "dependency"):
+            needed = {"POST": "add_modeldependency", "DELETE": "delete_modeldependency"}.get(self.request.method)
+            if needed:
+                return [requires(f"models_registry.{needed}")()]
+        if self.action == "bulk":
+            return [requires("models_registry.bulk_aimodel")()]
+        return [RegistryPermissions()]
+
+    def _ordered(self, queryset):
+        # A stable order for pagination: the requested one, then the id.
+        return queryset.order_by(*(queryset.query.order_by or ("name",)), "pk")
+
+    def _represent_one(self, pk: int) -> tuple[dict, int]:
+        row = get_object_or_404(row_queryset(AIModel.objects.filter(pk=pk)))
+        return represent([row], self.request)[0], row["version"]
+
+    def _one(self, pk: int, status_code=status.HTTP_200_OK, headers=None) -> Response:
+        body, version = self._represent_one(pk)
+        return Response(body, status=status_code, headers={"ETag": etag(version), **(headers or {})})
+
+    def list(self, request):
+        queryset = self._ordered(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(row_queryset(queryset))
+        return self.get_paginated_response(represent(page, request))
+
+    def retrieve(self, request, pk):
+        body, version = self._represent_one(pk)
+        if request.headers.get("If-None-Match") == etag(version):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(version)})
+        return Response(body, headers={"ETag": etag(version)})
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        model = aimodel_create(actor=request.user, reason=change_reason(request), **serializer.service_arguments())
+        response = self._one(model.pk, status.HTTP_201_CREATED)
+        response["Location"] = response.data["url"]
+        return response
+
+    def update(self, request, pk, partial=False):
+        model = self.get_object()
+        serializer = self.get_serializer(model, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        aimodel_update(
+            model=model,
+            actor=request.user,
+            reason=change_reason(request),
+            expected_version=expected_version(request),
+            **serializer.service_arguments(),
+        )
+        return self._one(model.pk)
+
+    def partial_update(self, request, pk):
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request, pk):
+        aimodel_delete(model=self.get_object(), actor=request.user, reason=change_reason(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"], summary="The components that use a model", responses=DependencySerializer(many=True)
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Register a component that uses the model (200 if it already was)",
+        request=DependencySerializer,
+        responses={201: DependencySerializer, 200: DependencySerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
+    def dependencies(self, request, pk):
+        model = self.get_object()
+        if request.method == "GET":
+            rows = ModelDependency.objects.filter(model=model).order_by("component_type", "component_id")
+            return Response(DependencySerializer(rows, many=True).data)
+        serializer = DependencySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        dependency, created = dependency_register(model=model, actor=request.user, **serializer.validated_data)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(DependencySerializer(dependency).data, status=code)
+
+    @extend_schema(summary="Unregister a component", responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<dependency_id>\d+)", filterset_class=None)
+    def dependency(self, request, pk, dependency_id):
+        dependency = get_object_or_404(ModelDependency, pk=dependency_id, model_id=self.get_object().pk)
+        dependency_unregister(dependency=dependency, actor=request.user, reason=change_reason(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="The audit entries of this model, newest first", responses=AuditEntrySerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def history(self, request, pk):
+        model_id = get_object_or_404(AIModel.objects.values_list("pk", flat=True), pk=pk)
+        entries = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model_id)).order_by(
+            "-timestamp", "-id"
+        )
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+
+    @extend_schema(summary="A bulk operation", request=BulkRequestSerializer, responses=BulkResultSerializer)
+    @action(detail=False, methods=["post"], filterset_class=None)
+    def bulk(self, request):
+        serializer = BulkRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["action"] == BulkAction.DELETE and not request.user.has_perm("models_registry.delete_aimodel"):
+            raise PermissionDenied("Deleting models needs the delete permission.")
+        result = aimodel_bulk_apply(
+            action=data["action"], ids=data["ids"], actor=request.user, reason=data["reason"], atomic=data["atomic"]
+        )
+        return Response(result.as_dict())
+
+    @extend_schema(
+        summary="The selection list: active models, by provider then name",
+        parameters=[
+            OpenApiParameter("model_type", OpenApiTypes.STR, many=True),
+            OpenApiParameter("industry", OpenApiTypes.STR, many=True),
+            OpenApiParameter("capability", OpenApiTypes.STR, many=True),
+        ],
+        responses={200: ModelOptionSerializer(many=True), 304: OpenApiResponse(description="Not modified")},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def options(self, request):
+        version, options = aimodel_options(request.query_params)
+        tag = f'"{version}"'
+        if request.headers.get("If-None-Match") == tag:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+        return Response(options, headers={"ETag": tag})
+
+
+class ReferenceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Providers and industries: everyone with view rights reads, administrators write."""
+
+    def perform_create(self, serializer):
+        serializer.instance = reference_save(
+            instance=serializer.Meta.model(**serializer.validated_data),
+            actor=self.request.user,
+            reason=change_reason(self.request),
+        )
+
+    def perform_update(self, serializer):
+        instance = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(instance, name, value)
+        reference_save(instance=instance, actor=self.request.user, reason=change_reason(self.request))
+
+    def perform_destroy(self, instance):
+        reference_delete(instance=instance, actor=self.request.user, reason=change_reason(self.request))
+
+
+class ProviderViewSet(ReferenceViewSet):
+    queryset = Provider.objects.order_by("slug")
+    serializer_class = ProviderSerializer
+    filterset_fields = ["slug"]
+
+
+class IndustryViewSet(ReferenceViewSet):
+    queryset = Industry.objects.order_by("slug")
+    serializer_class = IndustrySerializer
+    filterset_fields = ["slug"]
