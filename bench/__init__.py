@@ -1,6 +1,6 @@
 """Benchmarks run by `make bench` (see `run.py`).
 
-Each benchmark is a module with a `TITLE` and a `run(options) -> harness.Report`; it seeds
+Each benchmark is a module with a `run(options) -> harness.Report`; it seeds
 what it needs into the throwaway database `run.py` made and times its operations with
-`harness.measure`. List a new module in `run.BENCHMARKS` to have it run.
+`harness.measure`. Add a new module to `run.BENCHMARKS` to have it run.
 """

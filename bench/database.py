@@ -22,11 +22,13 @@ def throwaway_database() -> Iterator[str]:
         connection.settings_dict["TEST"]["NAME"] = str(tempdir / "bench.sqlite3")
     else:
         connection.settings_dict["TEST"]["NAME"] = POSTGRES_DATABASE_NAME
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        yield f"{describe_server()}, database {connection.settings_dict['NAME']}"
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            yield f"{describe_server()}, database {connection.settings_dict['NAME']}"
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
         if tempdir is not None:
             shutil.rmtree(tempdir, ignore_errors=True)
 

@@ -26,3 +26,22 @@ class ExactDecimalField(models.DecimalField):
         if value is None:
             return None
         return Decimal(int(value)).scaleb(-self.decimal_places)
+
+
+@models.BigAutoField.register_lookup
+class AnyOfLookup(models.Lookup):
+    """`pk__any=[...]`: `pk = ANY(%s)` with the ids as one array parameter on PostgreSQL
+    (binding thousands of separate parameters costs more than the update itself), and a
+    plain `IN (...)` elsewhere. Used by the set-based bulk paths."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [int(value) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if not values:
+            return "1 = 0", list(lhs_params)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]

@@ -93,7 +93,7 @@ def _existing(ids: list) -> dict:
     valid = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
     found = {}
     for chunk in batched(valid, CHUNK_SIZE):
-        found.update(AIModel.objects.select_for_update().filter(pk__in=chunk).values_list("pk", "status"))
+        found.update(AIModel.objects.select_for_update().filter(pk__any=chunk).order_by().values_list("pk", "status"))
     return found
 
 
@@ -107,7 +107,7 @@ class _StatusPlan(_Plan):
         for old_status, ids in self.by_old_status.items():
             for chunk in batched(ids, CHUNK_SIZE):
                 insert_audit_entries(
-                    AIModel.objects.filter(pk__in=chunk),
+                    AIModel.objects.filter(pk__any=chunk),
                     action=AuditAction.UPDATE,
                     changes={"status": {"old": old_status, "new": self.status}},
                     object_repr="name",
@@ -115,7 +115,7 @@ class _StatusPlan(_Plan):
                 )
         changed = [pk for ids in self.by_old_status.values() for pk in ids]
         for chunk in batched(changed, CHUNK_SIZE):
-            rows = AIModel.objects.filter(pk__in=chunk)
+            rows = AIModel.objects.filter(pk__any=chunk)
             rows.update(
                 status=self.status, version=F("version") + 1, updated_at=timestamp, updated_by=actor_name(actor)
             )
