@@ -4,6 +4,7 @@ Development and production share this one module; `DJANGO_DEBUG` switches betwee
 With debug off the settings are production-grade and `manage.py check --deploy` is clean.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -29,7 +30,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "llm_admin.apps.LLMAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "import_export",
+    "axes",
     "audit",
     "accounts",
     "models_registry",
@@ -57,6 +59,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses sign-ins while a username+address pair is locked out (brute-force protection).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "llm_admin.urls"
@@ -72,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.session_times",
             ],
         },
     },
@@ -137,6 +148,16 @@ SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Destructive admin operations ask for the password again when the last sign-in is older.
+REAUTHENTICATE_AFTER = env.int("REAUTHENTICATE_AFTER", default=15 * 60)
+
+# Brute-force protection (django-axes): 5 failures lock that username *from that address*
+# for 15 minutes. Never for good, and others cannot lock a real user out from elsewhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Production hardening: everything `check --deploy` asks for when debug is off.
 if not DEBUG:

@@ -1,19 +1,38 @@
 """Non-trivial reads of the registry."""
 
+import datetime
 import hashlib
 import logging
 from collections import defaultdict
+from dataclasses import asdict, dataclass
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import ForeignObjectRel, QuerySet
+from django.db.models import Count, ForeignObjectRel, QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 
 from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
-from models_registry.models import AIModel, ModelDependency, RegisteredName
-from models_registry.services.catalog import catalog_version
-from models_registry.services.errors import Dependent
+from models_registry.models import AIModel, CatalogVersion, ModelDependency, RegisteredName
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """Something that uses a model and so keeps it from being deleted."""
+
+    component_type: str
+    component_id: str
+    component_name: str
+    id: int | None = None  # the ModelDependency's id, when it is one
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def catalog_version() -> int:
+    """The version that moves inside every registry-changing transaction (services.catalog)."""
+    return CatalogVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
 
 def blocking_relations() -> list[ForeignObjectRel]:
@@ -109,3 +128,42 @@ def aimodel_options(params) -> tuple[str, list[dict]]:
         except Exception:
             logger.warning("cache unavailable; model options not cached", exc_info=True)
     return version, options
+
+
+DEPRECATION_WINDOW_DAYS = 90
+
+
+def dashboard_summary() -> dict:
+    """What the admin's front page shows; cached per catalog version (so never stale)."""
+    key = f"dashboard:{catalog_version()}"
+    try:
+        summary = cache.get(key)
+    except Exception:
+        summary = None
+    if summary is not None:
+        return summary
+    today = timezone.localdate()
+    soon = today + datetime.timedelta(days=DEPRECATION_WINDOW_DAYS)
+
+    def counts(field):
+        rows = AIModel.objects.order_by().values(field).annotate(n=Count("pk")).order_by("-n", field)
+        return [(row[field], row["n"]) for row in rows]
+
+    summary = {
+        "total": AIModel.objects.count(),
+        "by_status": counts("status"),
+        "by_type": counts("model_type"),
+        "by_provider": counts("provider__slug")[:12],
+        "deprecations": list(
+            AIModel.objects.filter(deprecation_date__isnull=False, deprecation_date__lte=soon)
+            .exclude(status=ModelStatus.INACTIVE)
+            .order_by("deprecation_date", "name")
+            .values("id", "name", "status", "deprecation_date", "successor__name")[:15]
+        ),
+        "today": today,
+    }
+    try:
+        cache.set(key, summary, OPTIONS_CACHE_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable; dashboard not cached", exc_info=True)
+    return summary

@@ -9,7 +9,8 @@ from models_registry.services.aimodels import (
     validate_aimodel,
 )
 from models_registry.services.bulk import BulkResult, aimodel_bulk_apply
-from models_registry.services.catalog import catalog_version, registry_write
+from models_registry.selectors import catalog_version
+from models_registry.services.catalog import registry_write
 from models_registry.services.dependencies import dependency_register, dependency_unregister
 from models_registry.services.errors import Dependent, HasDependenciesError, StaleVersionError
 from models_registry.services.taxonomy import reference_delete, reference_save

@@ -10,10 +10,6 @@ from audit.context import change_context
 from models_registry.models import CatalogVersion
 
 
-def catalog_version() -> int:
-    return CatalogVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-
-
 def bump_catalog_version() -> None:
     if not CatalogVersion.objects.filter(pk=1).update(version=F("version") + 1):
         CatalogVersion.objects.get_or_create(pk=1, defaults={"version": 1})

@@ -1,19 +1,6 @@
 """What registry services refuse with, beyond field validation (Django's ValidationError)."""
 
-from dataclasses import asdict, dataclass
-
-
-@dataclass(frozen=True)
-class Dependent:
-    """Something that uses a model and so keeps it from being deleted."""
-
-    component_type: str
-    component_id: str
-    component_name: str
-    id: int | None = None  # the ModelDependency's id, when it is one
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from models_registry.selectors import Dependent
 
 
 class HasDependenciesError(Exception):

@@ -1,0 +1,20 @@
+import time
+
+from django.contrib.auth import logout
+
+from accounts.sessions import session_ends_at
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session at its absolute lifetime, however active it has been (the idle
+    timeout is the session cookie's age, renewed by every request)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated and hasattr(request, "session"):
+            ends_at = session_ends_at(request.session)
+            if ends_at is not None and ends_at <= time.time():
+                logout(request)
+        return self.get_response(request)
