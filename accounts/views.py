@@ -31,7 +31,9 @@ def reauthentication_redirect(request):
 
 
 class PasswordForm(forms.Form):
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autofocus": True, "autocomplete": "current-password"}))
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autofocus": True, "autocomplete": "current-password"})
+    )
 
 
 def reauthenticate(request):

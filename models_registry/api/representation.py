@@ -4,12 +4,12 @@ three queries (count, page, profiles)."""
 
 from collections import defaultdict
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from audit.history import decimal_text
-from models_registry.models import ModelDependency, ModelIndustryProfile
+from models_registry.models import ModelIndustryProfile
+from models_registry.querysets import with_dependency_count
 
 ROW_FIELDS = [
     "id", "name", "display_name", "provider__slug", "model_type", "capabilities", "context_window",
@@ -17,17 +17,6 @@ ROW_FIELDS = [
     "deprecation_date", "successor__name", "description", "metadata", "aliases", "created_at", "updated_at",
     "created_by", "updated_by", "version", "dependency_count",
 ]  # fmt: skip
-
-
-def with_dependency_count(queryset: QuerySet) -> QuerySet:
-    counts = (
-        ModelDependency.objects.filter(model=OuterRef("pk"))
-        .order_by()
-        .values("model")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return queryset.annotate(dependency_count=Coalesce(Subquery(counts, output_field=IntegerField()), Value(0)))
 
 
 def row_queryset(queryset: QuerySet) -> QuerySet:

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from audit.choices import ChangeSource
 from models_registry.importing.apply import apply_plan
 from models_registry.importing.plan import INVALID, NEW, UNCHANGED, UPDATE, ImportPlan, RowPlan, plan_import
-from models_registry.importing.readers import FORMATS, detect_format, read_path, read_source
+from models_registry.importing.readers import FORMATS, detect_format, max_import_bytes, read_path, read_source
 from models_registry.importing.source import ImportFileError, SourceFile
 from models_registry.services.catalog import registry_write
 
@@ -72,6 +72,7 @@ __all__ = [
     "ImportReport",
     "detect_format",
     "import_models",
+    "max_import_bytes",
     "read_path",
     "read_source",
 ]

@@ -7,15 +7,18 @@ from models_registry.models.base import RegistryModel
 from models_registry.models.providers import PROVIDER_SLUG_VALIDATOR
 
 
-def settings_errors(schema: dict, settings) -> list[str]:
-    """Every way `settings` breaks `schema`, as readable messages with their paths."""
+def settings_problems(schema: dict, settings) -> list[tuple[tuple, str]]:
+    """Every way `settings` breaks `schema`: (path inside the settings, message)."""
     validator_class = jsonschema.validators.validator_for(schema)
-    errors = sorted(validator_class(schema).iter_errors(settings), key=lambda error: list(error.absolute_path))
+    errors = validator_class(schema).iter_errors(settings)
+    return sorted((tuple(error.absolute_path), error.message) for error in errors)
+
+
+def settings_errors(schema: dict, settings) -> list[str]:
+    """The same problems as readable lines: "max_temperature: 3 is greater than the maximum of 2"."""
     return [
-        f"{'.'.join(str(part) for part in error.absolute_path)}: {error.message}"
-        if error.absolute_path
-        else error.message
-        for error in errors
+        f"{'.'.join(str(part) for part in path)}: {message}" if path else message
+        for path, message in settings_problems(schema, settings)
     ]
 
 
@@ -48,3 +51,6 @@ class Industry(RegistryModel):
 
     def settings_errors(self, settings) -> list[str]:
         return settings_errors(self.settings_schema, settings)
+
+    def settings_problems(self, settings) -> list[tuple[tuple, str]]:
+        return settings_problems(self.settings_schema, settings)

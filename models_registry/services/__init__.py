@@ -1,5 +1,6 @@
 """Every registry write with side effects. The admin, the API and the CLI call these."""
 
+from models_registry.selectors import catalog_version
 from models_registry.services.aimodels import (
     ProfileInput,
     aimodel_create,
@@ -9,7 +10,6 @@ from models_registry.services.aimodels import (
     validate_aimodel,
 )
 from models_registry.services.bulk import BulkResult, aimodel_bulk_apply
-from models_registry.selectors import catalog_version
 from models_registry.services.catalog import registry_write
 from models_registry.services.dependencies import dependency_register, dependency_unregister
 from models_registry.services.errors import Dependent, HasDependenciesError, StaleVersionError

@@ -134,7 +134,8 @@
     input.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
-        var url = input.dataset.nameCheckUrl + "?name=" + encodeURIComponent(input.value);
+        var url = input.dataset.nameCheckUrl + "?name=" + encodeURIComponent(input.value) +
+          "&id=" + encodeURIComponent(input.dataset.modelId || "");
         fetchWithRetry(url).then(function (response) { return response.json(); }).then(function (result) {
           note.textContent = result.message;
           note.className = "llm-name-feedback " + (result.ok ? "llm-good" : "llm-bad");
@@ -143,23 +144,27 @@
     });
   }
 
-  /* Industry settings: show the fields of the industry each profile row has chosen. */
-  function watchIndustrySettings() {
-    var rows = document.querySelectorAll("[data-industry-fields]");
-    if (!rows.length) { return; }
-    var fieldsByIndustry = JSON.parse(document.getElementById("llm-industry-fields").textContent);
-    function refresh(row) {
-      var select = row.querySelector("select[name$='-industry']");
-      var allowed = fieldsByIndustry[select && select.value] || [];
-      row.querySelectorAll("[data-setting]").forEach(function (cell) {
-        cell.hidden = allowed.indexOf(cell.dataset.setting) === -1;
-      });
-    }
-    rows.forEach(function (row) {
-      refresh(row);
-      var select = row.querySelector("select[name$='-industry']");
-      if (select) { select.addEventListener("change", function () { refresh(row); }); }
+  /* Industry settings: each profile shows the setting fields of the industry it has chosen. */
+  var fieldsByIndustry = null;
+  function refreshProfile(profile) {
+    var select = profile.querySelector("select[name$='-industry']");
+    var allowed = (select && fieldsByIndustry[select.value]) || [];
+    profile.querySelectorAll("[class*='field-setting__']").forEach(function (row) {
+      var match = row.className.match(/field-setting__(\S+)/);
+      row.hidden = !match || allowed.indexOf(match[1]) === -1;
     });
+  }
+  function watchIndustrySettings() {
+    var data = document.getElementById("llm-industry-fields");
+    if (!data) { return; }
+    fieldsByIndustry = JSON.parse(data.textContent);
+    document.querySelectorAll(".inline-related").forEach(refreshProfile);
+    document.addEventListener("change", function (event) {
+      if (event.target.matches("select[name$='-industry']")) {
+        refreshProfile(event.target.closest(".inline-related"));
+      }
+    });
+    document.addEventListener("formset:added", function (event) { refreshProfile(event.target); });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,0 +1,331 @@
+"""The model list and form staff live in. Every write goes through the services."""
+
+import io
+import tempfile
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.views import reauthentication_redirect
+from audit.history import decimal_text
+from audit.models import AuditEntry
+from models_registry.admin.filters import (
+    CapabilityFilter,
+    DeprecationWindowFilter,
+    HasDependenciesFilter,
+    IndustryFilter,
+)
+from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for
+from models_registry.admin.imports import import_confirm, import_upload
+from models_registry.admin.paginators import LargeTablePaginator
+from models_registry.choices import BulkAction
+from models_registry.exporting import EXPORT_FORMATS, WRITERS
+from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
+from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR
+from models_registry.querysets import with_dependency_count
+from models_registry.services import (
+    HasDependenciesError,
+    StaleVersionError,
+    aimodel_bulk_apply,
+    aimodel_create,
+    aimodel_delete,
+    aimodel_update,
+)
+from models_registry.services.aimodels import editable_field_names
+
+RESULT_ROWS = 1000  # models listed on a bulk result page; the totals cover all of them
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class IndustryProfileInline(admin.StackedInline):
+    model = ModelIndustryProfile
+    extra = 0
+    classes = ["llm-profiles"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = profile_form_for(list(Industry.objects.all()))
+        return super().get_formset(request, obj, **kwargs)
+
+
+class DependencyInline(admin.TabularInline):
+    model = ModelDependency
+    extra = 0
+    can_delete = False
+    fields = ["component_link", "component_name", "registered_at", "registered_by"]
+    readonly_fields = fields
+    verbose_name_plural = "dependencies (components using this model; registered through the API)"
+
+    @admin.display(description="component")
+    def component_link(self, dependency):
+        url = reverse("admin:models_registry_modeldependency_change", args=[dependency.pk])
+        return format_html('<a href="{}">{}:{}</a>', url, dependency.component_type, dependency.component_id)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def bulk_action(action: BulkAction, description: str):
+    """An admin action over the selected models that ends on a page of per-model results."""
+
+    def run(model_admin, request, queryset):
+        if action == BulkAction.DELETE:
+            if not request.user.has_perm("models_registry.delete_aimodel"):
+                raise PermissionDenied
+            redirect = reauthentication_redirect(request)
+            if redirect is not None:
+                return redirect
+        names = dict(queryset.values_list("pk", "name"))
+        result = aimodel_bulk_apply(action=action, ids=list(names), actor=request.user)
+        rows = [(item, names.get(item.id, f"#{item.id}")) for item in result.results[:RESULT_ROWS]]
+        context = {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "title": f"{description}: results",
+            "result": result,
+            "rows": rows,
+            "more_rows": max(0, len(result.results) - RESULT_ROWS),
+            "deleted": action == BulkAction.DELETE,
+        }
+        return TemplateResponse(request, "admin/llm/bulk_result.html", context)
+
+    run.__name__ = f"bulk_{action}"
+    return admin.action(description=description, permissions=["bulk"])(run)
+
+
+def export_action(fmt: str):
+    def run(model_admin, request, queryset):
+        return export_response(queryset, fmt)
+
+    run.__name__ = f"export_{fmt}"
+    return admin.action(description=f"Export selected models as {fmt.upper()}", permissions=["view"])(run)
+
+
+def export_response(queryset, fmt: str) -> FileResponse:
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b")  # noqa: SIM115 (FileResponse closes it)
+    if fmt == "xlsx":
+        WRITERS[fmt](queryset, spool)
+    else:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
+        WRITERS[fmt](queryset, text)
+        text.detach()
+    spool.seek(0)
+    response = FileResponse(spool, content_type=CONTENT_TYPES[fmt], as_attachment=True, filename=f"models.{fmt}")
+    return response
+
+
+@admin.register(AIModel)
+class AIModelAdmin(admin.ModelAdmin):
+    form = AIModelForm
+    change_list_template = "admin/models_registry/aimodel/change_list.html"
+    change_form_template = "admin/models_registry/aimodel/change_form.html"
+    list_display = [
+        "name", "display_name", "provider", "model_type", "status_badge", "context_window", "input_price",
+        "output_price", "dependencies", "last_change",
+    ]  # fmt: skip
+    list_filter = [
+        "provider", "model_type", "status", IndustryFilter, CapabilityFilter, HasDependenciesFilter,
+        DeprecationWindowFilter,
+    ]  # fmt: skip
+    list_select_related = ["provider"]
+    list_per_page = 50
+    search_fields = [
+        "name",
+        "display_name",
+        "aliases",
+        "provider__slug",
+        "provider__name",
+        "capabilities",
+        "description",
+    ]
+    search_help_text = "Name, display name, aliases, provider, capabilities or description."
+    autocomplete_fields = ["provider", "successor"]
+    inlines = [IndustryProfileInline, DependencyInline]
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+    actions = [
+        bulk_action(BulkAction.ACTIVATE, "Activate selected models"),
+        bulk_action(BulkAction.DEACTIVATE, "Deactivate selected models"),
+        bulk_action(BulkAction.DEPRECATE, "Deprecate selected models"),
+        bulk_action(BulkAction.DELETE, "Delete selected models"),
+        *[export_action(fmt) for fmt in EXPORT_FORMATS],
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "display_name", "provider", "model_type", "status", "description"]}),
+        ("Capabilities and limits", {"fields": ["capabilities", ("context_window", "max_output_tokens")]}),
+        (
+            "Prices per million tokens",
+            {"fields": [("input_cost_per_million_tokens", "output_cost_per_million_tokens")]},
+        ),
+        ("Lifecycle", {"fields": [("deprecation_date", "successor"), "aliases"]}),
+        ("Metadata", {"classes": ["collapse"], "fields": ["metadata"]}),
+        ("Audit", {"fields": ["change_reason", "loaded_version"]}),
+    ]
+
+    # The list
+
+    def get_queryset(self, request):
+        return with_dependency_count(super().get_queryset(request))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_bulk_permission(self, request):
+        return request.user.has_perm("models_registry.bulk_aimodel")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, model):
+        return format_html('<span class="llm-badge llm-status-{}">{}</span>', model.status, model.get_status_display())
+
+    @admin.display(description="input $/M", ordering="input_cost_per_million_tokens")
+    def input_price(self, model):
+        return _price(model.input_cost_per_million_tokens)
+
+    @admin.display(description="output $/M", ordering="output_cost_per_million_tokens")
+    def output_price(self, model):
+        return _price(model.output_cost_per_million_tokens)
+
+    @admin.display(description="dependencies", ordering="dependency_count")
+    def dependencies(self, model):
+        return model.dependency_count
+
+    @admin.display(description="last change", ordering="updated_at")
+    def last_change(self, model):
+        return format_html(
+            "{}<br><span class='quiet'>{}</span>", model.updated_at.strftime("%Y-%m-%d %H:%M"), model.updated_by or "—"
+        )
+
+    # Extra pages
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("check-name/", wrap(self.check_name), name="models_registry_aimodel_check_name"),
+            path("import/", wrap(lambda request: import_upload(self, request)), name="models_registry_aimodel_import"),
+            path(
+                "import/confirm/",
+                wrap(lambda request: import_confirm(self, request)),
+                name="models_registry_aimodel_import_confirm",
+            ),
+            path("export/", wrap(self.export_filtered), name="models_registry_aimodel_export"),
+            *super().get_urls(),
+        ]
+
+    def check_name(self, request):
+        """The name as typed: bad characters, or already a name or alias of another model."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        name = request.GET.get("name", "")
+        model_id = request.GET.get("id", "")
+        try:
+            NAME_VALIDATOR(name)
+            if len(name) > NAME_MAX_LENGTH:
+                raise ValidationError(f"At most {NAME_MAX_LENGTH} characters.")
+        except ValidationError as error:
+            return JsonResponse({"ok": False, "message": " ".join(error.messages) if name else "Enter a name."})
+        probe = AIModel(name=name, pk=int(model_id) if model_id.isdigit() else None)
+        owner = probe.name_owners([name.lower()]).get(name.lower())
+        if owner is not None:
+            return JsonResponse({"ok": False, "message": f"Already taken by {owner}."})
+        return JsonResponse({"ok": True, "message": "Available."})
+
+    def export_filtered(self, request):
+        """The list as it is filtered on screen, as CSV, JSON or XLSX."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        request.GET = request.GET.copy()
+        fmt = request.GET.pop("export_format", ["csv"])[0]
+        if fmt not in EXPORT_FORMATS:
+            fmt = "csv"
+        changelist = self.get_changelist_instance(request)
+        return export_response(changelist.get_queryset(request), fmt)
+
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            "can_import": request.user.has_perm("models_registry.import_aimodel"),
+            "export_formats": EXPORT_FORMATS,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["industry_fields"] = {
+            str(industry.pk): industry_setting_names(industry) for industry in Industry.objects.all()
+        }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Every change to the model: field diffs, who, when, through which door, why."""
+        model = self.get_object(request, object_id)
+        if model is None or not self.has_view_or_change_permission(request, model):
+            raise PermissionDenied
+        entries = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk)).order_by(
+            "-timestamp", "-id"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "object": model,
+            "title": f"History: {model}",
+            "entries": [(entry, sorted(entry.changes.items())) for entry in entries[:500]],
+        }
+        return TemplateResponse(request, "admin/models_registry/aimodel/history.html", context)
+
+    # Writes, through the services
+
+    def save_model(self, request, obj, form, change):
+        reason = form.cleaned_data.get("change_reason", "")
+        if not change:
+            created = aimodel_create(
+                actor=request.user, reason=reason, **{name: getattr(obj, name) for name in editable_field_names()}
+            )
+            obj.pk, obj._state.adding, obj.version = created.pk, False, created.version
+            return
+        changes = {name: getattr(obj, name) for name in form.changed_data if name in editable_field_names()}
+        try:
+            aimodel_update(
+                model=obj,
+                actor=request.user,
+                reason=reason,
+                expected_version=form.cleaned_data.get("loaded_version"),
+                **changes,
+            )
+        except StaleVersionError:
+            # Lost the race after the form's own check (the same instant): the other save stands.
+            self.message_user(
+                request, "Someone else saved this model at the same moment; yours was not saved.", messages.ERROR
+            )
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if request.method == "POST":
+            redirect = reauthentication_redirect(request)
+            if redirect is not None:
+                return redirect
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        try:
+            aimodel_delete(model=obj, actor=request.user)
+        except HasDependenciesError as error:
+            self.message_user(request, str(error), messages.ERROR)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if AIModel.objects.filter(pk=obj_id).exists():  # refused: it gained a dependency meanwhile
+            return HttpResponseRedirect(reverse("admin:models_registry_aimodel_change", args=[obj_id]))
+        return super().response_delete(request, obj_display, obj_id)
+
+
+def _price(value):
+    return decimal_text(value) if value is not None else "—"

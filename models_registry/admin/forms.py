@@ -1,0 +1,156 @@
+"""The admin's forms: the model form, and industry profiles whose settings are real form
+fields generated from each industry's JSON Schema."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from models_registry.choices import Capability
+from models_registry.models import AIModel, Industry, ModelIndustryProfile
+from models_registry.services.aimodels import editable_field_names
+
+SETTING_PREFIX = "setting__"
+
+
+class NamesField(forms.CharField):
+    """A list of names, typed one per line (commas work too)."""
+
+    widget = forms.Textarea(attrs={"rows": 2})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [part.strip() for part in (value or "").replace(",", "\n").splitlines() if part.strip()]
+
+
+def changes_since(model: AIModel, loaded_version: int) -> list[str]:
+    """What others changed on `model` after the version someone loaded, one line per field."""
+    history = model.history.filter(version=loaded_version).order_by("-history_date").first()
+    entries = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk))
+    if history is not None:
+        entries = entries.filter(timestamp__gt=history.history_date)
+    lines = []
+    for entry in entries.order_by("timestamp", "id"):
+        who = entry.username or "someone"
+        for field, change in sorted(entry.changes.items()):
+            lines.append(f"{who} ({entry.source}, {entry.timestamp:%H:%M:%S}) changed {field}: "
+                         f"{change.get('old')!r} → {change.get('new')!r}")  # fmt: skip
+    return lines
+
+
+class AIModelForm(forms.ModelForm):
+    capabilities = forms.MultipleChoiceField(
+        choices=Capability.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    aliases = NamesField(required=False, help_text="Other names that resolve to this model, one per line.")
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    change_reason = forms.CharField(
+        required=False, max_length=500, label="Reason for this change", help_text="Kept in the audit log."
+    )
+
+    class Meta:
+        model = AIModel
+        fields = editable_field_names()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+        self.fields["name"].widget.attrs["data-name-check-url"] = reverse("admin:models_registry_aimodel_check_name")
+        self.fields["name"].widget.attrs["data-model-id"] = self.instance.pk or ""
+
+    def clean(self):
+        cleaned = super().clean()
+        loaded = cleaned.get("loaded_version")
+        if self.instance.pk and loaded is not None:
+            stored = AIModel.objects.filter(pk=self.instance.pk).first()
+            if stored is not None and stored.version != loaded:
+                lines = changes_since(stored, loaded)
+                raise ValidationError(
+                    [
+                        "Someone else saved this model after you opened it, so your changes were not saved. "
+                        "Their changes:",
+                        *lines,
+                        "Reload the page to see the current values, then make your changes again.",
+                    ]
+                )
+        return cleaned
+
+
+def setting_field(schema: dict) -> forms.Field:
+    """A form field for one property of an industry's settings schema."""
+    label, help_text = schema.get("title"), schema.get("description", "")
+    common = {"required": False, "label": label, "help_text": help_text}
+    kind, items = schema.get("type"), schema.get("items", {})
+    if "enum" in schema:
+        return forms.ChoiceField(choices=[("", "—"), *[(v, v) for v in schema["enum"]]], **common)
+    if kind == "boolean":
+        return forms.NullBooleanField(**common)
+    if kind == "integer":
+        return forms.IntegerField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
+    if kind == "number":
+        return forms.FloatField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
+    if kind == "array" and "enum" in items:
+        return forms.MultipleChoiceField(
+            choices=[(v, v) for v in items["enum"]], widget=forms.CheckboxSelectMultiple, **common
+        )
+    if kind == "array":
+        return NamesField(**common)
+    if kind == "string":
+        return forms.CharField(max_length=schema.get("maxLength"), **common)
+    return forms.JSONField(**common)
+
+
+def industry_setting_names(industry: Industry) -> list[str]:
+    return list(industry.settings_schema.get("properties", {}))
+
+
+class IndustryProfileForm(forms.ModelForm):
+    """Settings appear as the fields of every industry's schema; the page shows those of
+    the chosen industry. Only settings that pass the industry's rules reach the profile."""
+
+    class Meta:
+        model = ModelIndustryProfile
+        fields = ["industry", "enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        settings = self.instance.settings or {}
+        for name in self.setting_fields:
+            value = settings.get(name[len(SETTING_PREFIX) :])
+            if value is not None:
+                self.initial[name] = value
+
+    @property
+    def setting_fields(self) -> list[str]:
+        return [name for name in self.fields if name.startswith(SETTING_PREFIX)]
+
+    def clean(self):
+        cleaned = super().clean()
+        industry = cleaned.get("industry")
+        if industry is None:
+            return cleaned
+        allowed = industry_setting_names(industry)
+        settings = {}
+        for name in allowed:
+            value = cleaned.get(SETTING_PREFIX + name)
+            if value not in (None, "", []):
+                settings[name] = value
+        problems = industry.settings_problems(settings)
+        for path, message in problems:
+            field = SETTING_PREFIX + str(path[0]) if path and path[0] in allowed else None
+            self.add_error(field, message)
+        if not problems:
+            self.instance.settings = settings  # only settings that pass the rules reach the profile
+        return cleaned
+
+
+def profile_form_for(industries: list[Industry]) -> type[IndustryProfileForm]:
+    """IndustryProfileForm with a field for every setting any industry defines."""
+    fields = {}
+    for industry in industries:
+        for name, schema in industry.settings_schema.get("properties", {}).items():
+            fields.setdefault(SETTING_PREFIX + name, setting_field(schema))
+    return type("IndustryProfileForm", (IndustryProfileForm,), fields)
