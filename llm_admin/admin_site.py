@@ -12,6 +12,7 @@ class LLMAdminSite(admin.AdminSite):
     site_header = "LLM Admin"
     site_title = "LLM Admin"
     index_title = "Dashboard"
+    site_url = None  # no public site beside the admin
 
     def index(self, request, extra_context=None):
         context = dict(extra_context or {})

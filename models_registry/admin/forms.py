@@ -1,10 +1,13 @@
 """The admin's forms: the model form, and industry profiles whose settings are real form
 fields generated from each industry's JSON Schema."""
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from audit.history import decimal_text
 from audit.models import AuditEntry
 from models_registry.choices import Capability
 from models_registry.models import AIModel, Industry, ModelIndustryProfile
@@ -40,6 +43,13 @@ def changes_since(model: AIModel, loaded_version: int) -> list[str]:
     return lines
 
 
+class PriceField(forms.DecimalField):
+    """Shows 2.5 rather than 2.5000000000."""
+
+    def prepare_value(self, value):
+        return decimal_text(value) if isinstance(value, Decimal) else value
+
+
 class AIModelForm(forms.ModelForm):
     capabilities = forms.MultipleChoiceField(
         choices=Capability.choices, required=False, widget=forms.CheckboxSelectMultiple
@@ -53,6 +63,7 @@ class AIModelForm(forms.ModelForm):
     class Meta:
         model = AIModel
         fields = editable_field_names()
+        field_classes = {"input_cost_per_million_tokens": PriceField, "output_cost_per_million_tokens": PriceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
