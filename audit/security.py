@@ -15,6 +15,8 @@ def client_ip(request) -> str | None:
 def record_security_event(
     event: SecurityEventType, *, request=None, user=None, username: str = "", detail: dict | None = None
 ) -> SecurityEvent:
+    # A DRF Request re-runs authentication when asked for .user; the Django request beneath it does not.
+    request = getattr(request, "_request", request)
     if user is None and request is not None:
         user = getattr(request, "user", None)
     if user is not None and not getattr(user, "is_authenticated", False):

@@ -51,7 +51,7 @@ def rendered_rows(queryset: QuerySet, *, flat: bool) -> Iterator[list]:
 
 
 def write_csv(queryset: QuerySet, stream: IO[str]) -> int:
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = csv.writer(stream)  # "\r\n" rows, so a lone "\r" in a cell is quoted too
     writer.writerow(COLUMNS)
     count = 0
     for count, row in enumerate(rendered_rows(queryset, flat=True), start=1):  # noqa: B007

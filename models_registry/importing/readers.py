@@ -41,7 +41,7 @@ def detect_format(name: str, head: bytes) -> str:
 def read_source(name: str, data: bytes, fmt: str | None = None) -> SourceFile:
     if len(data) > max_import_bytes():
         raise ImportFileError(
-            f"The file is too large ({len(data) / 1e6:.1f} MB); the limit is {max_import_bytes() / 1e6:.0f} MB."
+            f"The file is too large ({len(data) / 2**20:.1f} MiB); the limit is {max_import_bytes() / 2**20:.0f} MiB."
         )
     if not data.strip():
         raise ImportFileError("The file is empty.")
@@ -58,7 +58,7 @@ def read_path(path: str, fmt: str | None = None) -> SourceFile:
         size = Path(path).stat().st_size
         if size > max_import_bytes():
             raise ImportFileError(
-                f"The file is too large ({size / 1e6:.1f} MB); the limit is {max_import_bytes() / 1e6:.0f} MB."
+                f"The file is too large ({size / 2**20:.1f} MiB); the limit is {max_import_bytes() / 2**20:.0f} MiB."
             )
         data = Path(path).read_bytes()
     except OSError as error:
@@ -104,7 +104,7 @@ def _flat_cells(header: list[str], values: list) -> dict:
 def _read_csv(data: bytes):
     text = _text(data)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""))
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         header = next(reader, None)
         if header is None:
             raise ImportFileError("The file is empty.")
@@ -114,7 +114,7 @@ def _read_csv(data: bytes):
         for values in reader:
             if any(value.strip() for value in values):
                 ref = f"line {line}"
-                if len(values) > len(header):
+                if len(values) != len(header):
                     rows.append(SourceRow(ref, {"__all__": f"{len(values)} cells for {len(header)} columns"}))
                 else:
                     rows.append(SourceRow(ref, _flat_cells(header, values)))

@@ -1,7 +1,14 @@
 """What every registry model shares."""
 
+import re
+
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
+
+
+# C0 control characters other than tab and newline: they break spreadsheets (XLSX cannot
+# hold them) and terminals, and no model name, description or label needs them.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
 def contains_nul(value) -> bool:
@@ -28,8 +35,8 @@ class RegistryModel(models.Model):
         abstract = True
 
     def clean_fields(self, exclude=None):
-        """Field validation, plus one rule for every text and JSON field: no NUL characters
-        (PostgreSQL cannot store them, so they would otherwise fail at the database)."""
+        """Field validation, plus one rule for every text and JSON field: text has "\\n" line
+        endings and no control characters; JSON holds no NUL (PostgreSQL cannot store it)."""
         errors = {}
         try:
             super().clean_fields(exclude=exclude)
@@ -38,8 +45,15 @@ class RegistryModel(models.Model):
         for field in self._meta.concrete_fields:
             if field.name in errors or (exclude and field.name in exclude):
                 continue
-            text_like = isinstance(field, models.CharField | models.TextField | models.JSONField)
-            if text_like and contains_nul(getattr(self, field.attname)):
+            value = getattr(self, field.attname)
+            if isinstance(field, models.CharField | models.TextField) and isinstance(value, str):
+                value = value.replace("\r\n", "\n").replace("\r", "\n")  # one line ending, whatever sent it
+                setattr(self, field.attname, value)
+                if CONTROL_CHARACTERS.search(value):
+                    errors[field.name] = [
+                        ValidationError("Control characters are not allowed.", code="control_characters")
+                    ]
+            elif isinstance(field, models.JSONField) and contains_nul(value):
                 errors[field.name] = [ValidationError("Null characters are not allowed.", code="null_characters")]
         if errors:
             raise ValidationError(errors)

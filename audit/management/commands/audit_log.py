@@ -2,7 +2,6 @@
 [--format csv|json]"""
 
 import json
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
@@ -52,9 +51,10 @@ class Command(BaseCommand):
             problems = "; ".join(f"--{k.replace('_', '-')}: {' '.join(v)}" for k, v in filterset.errors.items())
             raise CommandError(problems, returncode=2)
         entries = filterset.qs
-        if format == "csv":
-            for line in audit_csv(entries):
-                sys.stdout.write(line)
-        else:
-            for entry in entries.iterator(chunk_size=2000):
-                sys.stdout.write(json.dumps(entry_json(entry), ensure_ascii=False) + "\n")
+        lines = (
+            audit_csv(entries)
+            if format == "csv"
+            else (json.dumps(entry_json(e), ensure_ascii=False) + "\n" for e in entries.iterator(chunk_size=2000))
+        )
+        for line in lines:
+            self.stdout.write(line, ending="")

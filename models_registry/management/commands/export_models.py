@@ -1,7 +1,5 @@
 """python manage.py export_models [--format csv|json|xlsx] [--output FILE] [filters as in the list API]"""
 
-import sys
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
@@ -54,7 +52,8 @@ class Command(BaseCommand):
             raise CommandError("--format xlsx needs --output FILE.", returncode=2)
         writer = WRITERS[format]
         if output is None:
-            count = writer(models, sys.stdout)
+            self.stdout.ending = ""  # the writer ends its own lines
+            count = writer(models, self.stdout)
         else:
             mode, encoding = ("wb", None) if format == "xlsx" else ("w", "utf-8")
             try:
