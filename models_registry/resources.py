@@ -40,34 +40,34 @@ class OptionalTextWidget(TextWidget):
         return text or None
 
 
+def parse_number(value, message: str) -> Decimal | None:
+    """A cell as a finite Decimal (None when empty); ValueError(message) otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(message)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation as error:
+        raise ValueError(message) from error
+    if not number.is_finite():
+        raise ValueError("Enter a finite number.")
+    return number
+
+
 class IntegerWidget(StrictWidget):
     def clean(self, value, row=None, **kwargs):
-        if value is None or (isinstance(value, str) and not value.strip()):
+        number = parse_number(value, "Enter a whole number.")
+        if number is None:
             return None
-        if isinstance(value, bool):
-            raise ValueError("Enter a whole number.")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation as error:
-            raise ValueError("Enter a whole number.") from error
-        if not number.is_finite() or number != number.to_integral_value():
+        if number != number.to_integral_value():
             raise ValueError("Enter a whole number.")
         return int(number)
 
 
 class DecimalWidget(StrictWidget):
     def clean(self, value, row=None, **kwargs):
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if isinstance(value, bool):
-            raise ValueError("Enter a number.")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation as error:
-            raise ValueError("Enter a number.") from error
-        if not number.is_finite():
-            raise ValueError("Enter a finite number.")
-        return number
+        return parse_number(value, "Enter a number.")
 
     def render(self, value, obj=None, flat=True, **kwargs):
         return "" if value is None and flat else (decimal_text(value) if value is not None else None)

@@ -22,6 +22,7 @@ from models_registry.admin.filters import (
 from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for
 from models_registry.admin.imports import import_confirm, import_upload
 from models_registry.admin.paginators import LargeTablePaginator
+from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
@@ -125,7 +126,7 @@ def export_response(queryset, fmt: str) -> FileResponse:
 
 
 @admin.register(AIModel)
-class AIModelAdmin(admin.ModelAdmin):
+class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
     form = AIModelForm
     change_list_template = "admin/models_registry/aimodel/change_list.html"
     change_form_template = "admin/models_registry/aimodel/change_form.html"
@@ -176,11 +177,6 @@ class AIModelAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return with_dependency_count(super().get_queryset(request))
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     def has_bulk_permission(self, request):
         return request.user.has_perm("models_registry.bulk_aimodel")
@@ -307,13 +303,6 @@ class AIModelAdmin(admin.ModelAdmin):
             self.message_user(
                 request, "Someone else saved this model at the same moment; yours was not saved.", messages.ERROR
             )
-
-    def delete_view(self, request, object_id, extra_context=None):
-        if request.method == "POST":
-            redirect = reauthentication_redirect(request)
-            if redirect is not None:
-                return redirect
-        return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):
         try:
