@@ -1,9 +1,31 @@
 """Filters over the audit and security logs, shared by the API, the admin and the CLI."""
 
+import datetime
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from audit.choices import AuditAction, ChangeSource, SecurityEventType
 from audit.models import AuditEntry, SecurityEvent
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, in UTC: PostgreSQL refuses offsets beyond ±15:59, which
+    Python accepts, so every value is converted here and the unrepresentable refused."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError as error:
+            raise forms.ValidationError("Enter a date-time between years 1 and 9999.") from error
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
 
 
 class AuditEntryFilterSet(django_filters.FilterSet):
@@ -13,8 +35,8 @@ class AuditEntryFilterSet(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=AuditAction.choices)
     source = django_filters.ChoiceFilter(choices=ChangeSource.choices)
     request_id = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
+    since = UTCDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="timestamp", lookup_expr="lte")
 
     class Meta:
         model = AuditEntry
@@ -24,8 +46,8 @@ class AuditEntryFilterSet(django_filters.FilterSet):
 class SecurityEventFilterSet(django_filters.FilterSet):
     event = django_filters.ChoiceFilter(choices=SecurityEventType.choices)
     user = django_filters.CharFilter(field_name="username")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
+    since = UTCDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="timestamp", lookup_expr="lte")
 
     class Meta:
         model = SecurityEvent

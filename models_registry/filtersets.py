@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from audit.filtersets import UTCDateTimeFilter
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
 
@@ -72,7 +73,7 @@ class AIModelFilterSet(django_filters.FilterSet):
     )
     max_input_cost = django_filters.NumberFilter(field_name="input_cost_per_million_tokens", lookup_expr="lte")
     has_dependencies = django_filters.BooleanFilter(method="filter_has_dependencies")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     ordering = django_filters.OrderingFilter(fields=ORDERING_FIELDS)
 
     class Meta:

@@ -23,6 +23,10 @@ class AuditEntryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="The audit log",
         parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], description="csv: as CSV")],
+        responses={
+            (200, "application/json"): AuditEntrySerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
     )
     def list(self, request, *args, **kwargs):
         if request.query_params.get("format") == "csv":

@@ -209,8 +209,15 @@ class AIModelViewSet(viewsets.GenericViewSet):
         ],
         responses={200: ModelOptionSerializer(many=True), 304: OpenApiResponse(description="Not modified")},
     )
-    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
-    def options(self, request):
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="options",
+        url_name="options",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def selection_list(self, request):  # not `options`: that name is DRF's handler for HTTP OPTIONS
         version, options = aimodel_options(request.query_params)
         tag = f'"{version}"'
         if request.headers.get("If-None-Match") == tag:

@@ -5,7 +5,6 @@ import re
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
-
 # C0 control characters other than tab and newline: they break spreadsheets (XLSX cannot
 # hold them) and terminals, and no model name, description or label needs them.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")

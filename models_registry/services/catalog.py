@@ -1,18 +1,21 @@
 """The catalog version and the transaction every registry write runs in."""
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from audit.context import change_context
 from models_registry.models import CatalogVersion
 
 
 def bump_catalog_version() -> None:
-    if not CatalogVersion.objects.filter(pk=1).update(version=F("version") + 1):
-        CatalogVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+    now = time.time_ns() // 1000  # microseconds: later than any version before a restore
+    if not CatalogVersion.objects.filter(pk=1).update(version=Greatest(F("version") + 1, Value(now))):
+        CatalogVersion.objects.get_or_create(pk=1, defaults={"version": now})
 
 
 @contextmanager

@@ -217,7 +217,9 @@ def test_sixteen_digit_prices_survive_storage_exactly_and_sort_as_numbers(db):
     high = AIModelFactory(input_cost_per_million_tokens=Decimal("999999.9999999999"))
     low = AIModelFactory(input_cost_per_million_tokens=Decimal("100000.0000000001"))
 
-    stored = AIModel.objects.order_by("input_cost_per_million_tokens").values_list("pk", "input_cost_per_million_tokens")
+    stored = AIModel.objects.order_by("input_cost_per_million_tokens").values_list(
+        "pk", "input_cost_per_million_tokens"
+    )
 
     assert list(stored) == [(low.pk, Decimal("100000.0000000001")), (high.pk, Decimal("999999.9999999999"))]
     above = AIModel.objects.filter(input_cost_per_million_tokens__gt=Decimal("100000.0000000001"))
