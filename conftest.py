@@ -1,11 +1,16 @@
 """Fixtures shared by every app's tests."""
 
+import importlib
 import os
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.core.management.sql import emit_post_migrate_signal
 from hypothesis import HealthCheck, settings
+
+from models_registry.models import Industry
 
 settings.register_profile(
     "default",
@@ -33,6 +38,33 @@ def pytest_collection_modifyitems(config, items):
 def pytest_sessionstart(session):
     if SERVICES_REQUIRED and not (ON_POSTGRES and ON_REDIS):
         raise pytest.UsageError("LLM_ADMIN_REQUIRE_SERVICES=1 but DATABASE_URL/REDIS_URL do not point at them.")
+
+
+REFERENCE_DATA = importlib.import_module("models_registry.migrations.0002_roles_and_starter_industries")
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_for_transactional_tests(request):
+    """A transactional test empties every table when it ends, the roles and the starter
+    industries that migrations create included; the next one puts them back first."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        if not Permission.objects.exists():  # a flush that skipped post_migrate
+            emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+        if not Group.objects.filter(name__in=ROLE_NAMES.values()).exists():
+            REFERENCE_DATA.assign_roles(django_apps)
+        if not Industry.objects.exists():
+            # As the migration makes them: without history or audit entries.
+            Industry.objects.bulk_create(
+                Industry(slug=slug, name=name, description=description, settings_schema=schema)
+                for slug, name, description, schema in REFERENCE_DATA.INDUSTRIES
+            )
+    yield
 
 
 ROLE_NAMES = {"viewer": "Model Viewers", "editor": "Model Editors", "admin": "Model Administrators"}

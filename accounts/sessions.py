@@ -10,7 +10,7 @@ AUTHENTICATED_AT = "llm_authenticated_at"  # the last time the password was give
 
 
 def mark_authenticated(session, *, signed_in: bool) -> None:
-    now = int(time.time())
+    now = time.time()
     session[AUTHENTICATED_AT] = now
     if signed_in:
         session[SIGNED_IN_AT] = now

@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from accounts.sessions import mark_authenticated, needs_reauthentication
 
 PENDING_POST = "llm_pending_post"
+GRANTED_PATH = "llm_reauthenticated_for"  # the one operation the password was just given for
 
 
 def keepalive(request):
@@ -23,6 +24,9 @@ def keepalive(request):
 def reauthentication_redirect(request):
     """None when the password was given recently enough; otherwise keep this POST and
     send the person to give it again, after which the POST is made again."""
+    if request.session.get(GRANTED_PATH) == request.get_full_path():
+        del request.session[GRANTED_PATH]
+        return None
     if not needs_reauthentication(request.session):
         return None
     data = [(key, values) for key, values in request.POST.lists() if key != "csrfmiddlewaretoken"]
@@ -45,6 +49,7 @@ def reauthenticate(request):
             mark_authenticated(request.session, signed_in=False)
             pending = request.session.pop(PENDING_POST, None)
             if pending and url_has_allowed_host_and_scheme(pending["path"], allowed_hosts={request.get_host()}):
+                request.session[GRANTED_PATH] = pending["path"]
                 context = {**admin.site.each_context(request), "title": "Continuing…", "pending": pending}
                 return TemplateResponse(request, "admin/llm/resubmit.html", context)
             return HttpResponseRedirect(resolve_url("admin:index"))

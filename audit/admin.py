@@ -26,11 +26,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class UserFilter(admin.SimpleListFilter):
+    """Exactly one person's changes (search also matches names of objects and reasons)."""
+
+    title = "user"
+    parameter_name = "user"
+    LISTED = 100
+
+    def lookups(self, request, model_admin):
+        names = AuditEntry.objects.exclude(username="").order_by("username").values_list("username", flat=True)
+        return [(name, name) for name in names.distinct()[: self.LISTED]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(username=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "username", "action", "object_type", "object_repr", "source", "change_summary"]
-    list_filter = ["action", "source", "object_type", ("timestamp", admin.DateFieldListFilter)]
+    list_filter = [UserFilter, "action", "source", "object_type", ("timestamp", admin.DateFieldListFilter)]
     search_fields = ["username", "object_repr", "object_id", "request_id", "reason"]
+    change_list_template = "admin/audit/auditentry/change_list.html"
     date_hierarchy = "timestamp"
     show_full_result_count = False
     readonly_fields = ["pretty_changes"]
@@ -67,10 +83,15 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         ]
 
     def export_csv(self, request):
-        """The log as CSV, with the same filters as the API (?user=&action=&since=...)."""
+        """The log as CSV: with the list's own filters and search (the link on the list), or
+        with the API's filters (?user=&action=&since=...) for scripts."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        entries = AuditEntryFilterSet(request.GET, queryset=AuditEntry.objects.all()).qs
+        api_filters = set(AuditEntryFilterSet.base_filters) - {UserFilter.parameter_name}
+        if api_filters & set(request.GET):
+            entries = AuditEntryFilterSet(request.GET, queryset=AuditEntry.objects.all()).qs
+        else:
+            entries = self.get_changelist_instance(request).get_queryset(request)
         response = StreamingHttpResponse(audit_csv(entries), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
         return response

@@ -14,7 +14,7 @@ from django.db.models.functions import Cast
 
 from audit.choices import ACTION_BY_HISTORY_TYPE, AuditAction
 from audit.context import current_change
-from audit.models import AuditEntry
+from audit.models import AuditEntry, audit_parent
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class ObjectChange:
     object_id: object
     object_repr: str
     changes: Mapping
+    parent_id: object = None  # the id of the object this one is a part of (see AUDIT_PARENT)
 
 
 def _insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping) -> int:
@@ -78,6 +79,8 @@ def insert_audit_entries(
         "object_type": _constant(queryset.model._meta.model_name, models.CharField()),
         "object_id": Cast("pk", models.CharField()),
         "object_repr": models.F(object_repr),
+        "parent_type": _constant("", models.CharField()),
+        "parent_id": _constant("", models.CharField()),
         "changes": _constant(dict(changes), models.JSONField()),
         "reason": _constant(context.reason, models.TextField()),
         "source": _constant(context.source, models.CharField()),
@@ -89,8 +92,12 @@ def insert_audit_entries(
 def create_audit_entries(model: type[models.Model], history_type: str, objects: Iterable[ObjectChange], timestamp):
     """One audit entry per object, each with its own changes, in one bulk insert."""
     context = current_change()
+    parent = audit_parent(model)
+    parent_type = parent.related_model._meta.model_name if parent else ""
     entries = [
         AuditEntry(
+            parent_type=parent_type,
+            parent_id="" if change.parent_id is None else str(change.parent_id),
             timestamp=timestamp,
             user_id=context.user_id,
             username=context.username,

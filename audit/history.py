@@ -18,7 +18,7 @@ from simple_history.models import HistoricalRecords
 
 from audit.choices import ACTION_BY_HISTORY_TYPE
 from audit.context import current_change
-from audit.models import AppendOnlyHistoricalQuerySet, AuditEntry, HistoryStamp
+from audit.models import AppendOnlyHistoricalQuerySet, AuditEntry, HistoryStamp, audit_parent
 
 
 def history_user(instance=None, request=None, **kwargs):
@@ -81,7 +81,10 @@ def diff_changes(record, previous) -> dict:
 
 def record_audit_entry(*, instance, action: str, changes: dict, timestamp) -> AuditEntry:
     context = current_change()
+    parent = audit_parent(type(instance))
     return AuditEntry.objects.create(
+        parent_type=parent.related_model._meta.model_name if parent else "",
+        parent_id=str(getattr(instance, parent.attname)) if parent else "",
         timestamp=timestamp,
         user_id=context.user_id,
         username=context.username,

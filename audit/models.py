@@ -55,6 +55,12 @@ class HistoryStamp(AppendOnlyModel):
         abstract = True
 
 
+def audit_parent(model: type[models.Model]) -> models.ForeignKey | None:
+    """The foreign key a model names in AUDIT_PARENT: the object it is a part of."""
+    name = getattr(model, "AUDIT_PARENT", None)
+    return model._meta.get_field(name) if name else None
+
+
 class AuditEntry(AppendOnlyModel):
     timestamp = models.DateTimeField(default=timezone.now)
     user_id = models.IntegerField(null=True, blank=True)
@@ -63,6 +69,10 @@ class AuditEntry(AppendOnlyModel):
     object_type = models.CharField(max_length=50)
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField(max_length=250)
+    # The object this one is a part of (an industry profile's or a dependency's model), so
+    # that object's history shows the changes to its parts too.
+    parent_type = models.CharField(max_length=50, blank=True)
+    parent_id = models.CharField(max_length=64, blank=True)
     changes = models.JSONField(default=dict)
     reason = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=ChangeSource.choices)
@@ -76,12 +86,21 @@ class AuditEntry(AppendOnlyModel):
         indexes = [
             models.Index(fields=["-timestamp", "-id"], name="audit_newest_first"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["parent_type", "parent_id"], name="audit_parent"),
             models.Index(fields=["request_id"], name="audit_request"),
             models.Index(fields=["username"], name="audit_username"),
         ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_repr}"
+
+    @classmethod
+    def of_object(cls, model: type[models.Model], object_id) -> models.QuerySet:
+        """The entries of one object and of its parts, newest first."""
+        name, key = model._meta.model_name, str(object_id)
+        return cls.objects.filter(
+            models.Q(object_type=name, object_id=key) | models.Q(parent_type=name, parent_id=key)
+        ).order_by("-timestamp", "-id")
 
 
 class SecurityEvent(AppendOnlyModel):

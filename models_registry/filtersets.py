@@ -2,6 +2,7 @@
 the admin, so all of them select the same models for the same parameters (API.md §3)."""
 
 import re
+from decimal import ROUND_FLOOR, Decimal
 
 import django_filters
 from django import forms
@@ -13,8 +14,12 @@ from rest_framework import serializers
 from audit.filtersets import UTCDateTimeFilter
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
+from models_registry.models.aimodels import CONTEXT_WINDOW_RANGE, COST_DECIMAL_PLACES, COST_DIGITS
+from models_registry.querysets import UnicodeLower
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+COST_LIMIT = Decimal(10) ** (COST_DIGITS - COST_DECIMAL_PLACES)  # prices are below this
+SEARCHED_TEXT = ["name", "display_name", "provider__slug", "provider__name", "description"]
 ORDERING_FIELDS = {
     "name": "name",
     "provider__slug": "provider",
@@ -26,6 +31,25 @@ ORDERING_FIELDS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
 }
+
+
+class WholeNumberFilter(django_filters.NumberFilter):
+    """`128000.5` is a 400, not 128000."""
+
+    field_class = forms.IntegerField
+
+
+class TrueFalseField(forms.TypedChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.pop("empty_value", None)
+        super().__init__(choices=[("true", "true"), ("false", "false")], coerce=lambda v: v == "true", **kwargs)
+
+
+@extend_schema_field(serializers.BooleanField())
+class TrueFalseFilter(django_filters.Filter):
+    """Exactly `true` or `false`; anything else is a 400 rather than no filter at all."""
+
+    field_class = TrueFalseField
 
 
 class AnyOfChoiceFilter(django_filters.MultipleChoiceFilter):
@@ -68,11 +92,11 @@ class AIModelFilterSet(django_filters.FilterSet):
         method="filter_capability", choices=Capability.choices, help_text="Has all of these capabilities."
     )
     search = django_filters.CharFilter(method="filter_search")
-    min_context_window = django_filters.NumberFilter(
-        field_name="context_window", lookup_expr="gte", widget=forms.NumberInput, min_value=0
+    min_context_window = WholeNumberFilter(
+        field_name="context_window", lookup_expr="gte", min_value=0, max_value=CONTEXT_WINDOW_RANGE[1]
     )
-    max_input_cost = django_filters.NumberFilter(field_name="input_cost_per_million_tokens", lookup_expr="lte")
-    has_dependencies = django_filters.BooleanFilter(method="filter_has_dependencies")
+    max_input_cost = django_filters.NumberFilter(method="filter_max_input_cost", min_value=0)
+    has_dependencies = TrueFalseFilter(method="filter_has_dependencies")
     updated_since = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     ordering = django_filters.OrderingFilter(fields=ORDERING_FIELDS)
 
@@ -100,18 +124,27 @@ class AIModelFilterSet(django_filters.FilterSet):
         return queryset
 
     def filter_search(self, queryset: QuerySet, name, value):
-        text = value.strip()
+        """Case-insensitive (Unicode too) in the text fields; aliases through the name index and
+        capabilities through their vocabulary, so the JSON they are stored as never matches."""
+        text = value.strip().lower()
         if not text:
             return queryset
-        return queryset.filter(
-            Q(name__icontains=text)
-            | Q(display_name__icontains=text)
-            | Q(aliases__icontains=text)
-            | Q(provider__slug__icontains=text)
-            | Q(provider__name__icontains=text)
-            | Q(capabilities__icontains=text)
-            | Q(description__icontains=text)
-        )
+        lowered = {f"search_{field}": UnicodeLower(field) for field in SEARCHED_TEXT}
+        matches = Q(pk__in=RegisteredName.objects.filter(name__contains=text).values("model_id"))
+        for alias in lowered:
+            matches |= Q(**{f"{alias}__contains": text})
+        for capability in (c for c in Capability.values if text in c):
+            matches |= json_has_token("capabilities", capability)
+        return queryset.alias(**lowered).filter(matches)
+
+    def filter_max_input_cost(self, queryset: QuerySet, name, value: Decimal):
+        """Priced at most `value`. A bound past the largest price selects every priced model;
+        one finer than a price can be is rounded down, never up."""
+        priced = queryset.filter(input_cost_per_million_tokens__isnull=False)
+        if value >= COST_LIMIT:
+            return priced
+        bound = value.quantize(Decimal(1).scaleb(-COST_DECIMAL_PLACES), rounding=ROUND_FLOOR)
+        return priced.filter(input_cost_per_million_tokens__lte=bound)
 
     def filter_has_dependencies(self, queryset: QuerySet, name, value):
         if value is None:

@@ -145,15 +145,17 @@ def dashboard_summary() -> dict:
     today = timezone.localdate()
     soon = today + datetime.timedelta(days=DEPRECATION_WINDOW_DAYS)
 
-    def counts(field):
-        rows = AIModel.objects.order_by().values(field).annotate(n=Count("pk")).order_by("-n", field)
-        return [(row[field], row["n"]) for row in rows]
+    def counts(field, key=None):
+        """[(label, count, the list filter's value)] by count, largest first."""
+        key = key or field
+        rows = AIModel.objects.order_by().values(field, key).annotate(n=Count("pk")).order_by("-n", field)
+        return [(row[field], row["n"], row[key]) for row in rows]
 
     summary = {
         "total": AIModel.objects.count(),
         "by_status": counts("status"),
         "by_type": counts("model_type"),
-        "by_provider": counts("provider__slug")[:12],
+        "by_provider": counts("provider__slug", key="provider_id")[:12],
         "deprecations": list(
             AIModel.objects.filter(deprecation_date__isnull=False, deprecation_date__lte=soon)
             .exclude(status=ModelStatus.INACTIVE)

@@ -10,7 +10,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         model = AuditEntry
         fields = [
             "id", "timestamp", "user", "action", "object_type", "object_id", "object_repr", "changes", "reason",
-            "source", "request_id",
+            "source", "request_id", "parent_type", "parent_id",
         ]  # fmt: skip
 
     def get_user(self, entry) -> str | None:

@@ -13,6 +13,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise ValidationError({self.page_size_query_param: ["Enter a whole number of at least 1."]})
         return min(int(raw), self.max_page_size)

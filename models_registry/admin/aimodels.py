@@ -267,9 +267,7 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
         model = self.get_object(request, object_id)
         if model is None or not self.has_view_or_change_permission(request, model):
             raise PermissionDenied
-        entries = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk)).order_by(
-            "-timestamp", "-id"
-        )
+        entries = AuditEntry.of_object(AIModel, model.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

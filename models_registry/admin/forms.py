@@ -69,6 +69,8 @@ class AIModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
+        for name in ("context_window", "max_output_tokens"):
+            self.fields[name].widget.attrs["class"] = "vBigIntegerField"  # room for 100,000,000
         self.fields["name"].widget.attrs["data-name-check-url"] = reverse("admin:models_registry_aimodel_check_name")
         self.fields["name"].widget.attrs["data-model-id"] = self.instance.pk or ""
 

@@ -82,7 +82,7 @@ def import_upload(model_admin, request):
                 "more_rows": max(0, len(report.rows) - PREVIEW_ROWS),
                 "token": token,
                 "skip_invalid": form.cleaned_data["skip_invalid"],
-                "can_apply": report.applied or not report.invalid_rows,
+                "can_apply": form.cleaned_data["skip_invalid"] or not report.invalid_rows,
             }
             return TemplateResponse(request, "admin/llm/import_preview.html", context)
     context["form"] = form

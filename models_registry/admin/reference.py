@@ -41,6 +41,7 @@ class ReferenceAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
 class ProviderAdmin(ReferenceAdmin):
     list_display = ["slug", "name", "website", "model_count"]
     search_fields = ["slug", "name"]
+    ordering = ["slug"]  # the annotation below drops the model's own ordering
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(model_total=Count("models"))

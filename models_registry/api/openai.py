@@ -85,6 +85,8 @@ class OpenAIModelDetailView(OpenAIView):
         tags=["openai"],
     )
     def get(self, request, name: str):
+        if "\x00" in name:  # no model has one, and PostgreSQL refuses it in a query
+            return openai_error(f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND)
         claim = (
             RegisteredName.objects.filter(name=name.lower(), model__status__in=LISTED_STATUSES)
             .select_related("model__provider", "model__successor")

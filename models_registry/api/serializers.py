@@ -4,8 +4,9 @@ values themselves are the model's, run by the services (`validate_aimodel`) on e
 from rest_framework import serializers
 
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
+from models_registry.filtersets import SLUG_PATTERN
 from models_registry.models import Industry, ModelDependency, Provider
-from models_registry.models.aimodels import COST_DECIMAL_PLACES, COST_DIGITS, NAME_MAX_LENGTH
+from models_registry.models.aimodels import COST_DECIMAL_PLACES, COST_DIGITS, NAME_MAX_LENGTH, is_name
 from models_registry.selectors import aimodels_by_name
 from models_registry.services import ProfileInput
 
@@ -17,13 +18,26 @@ class ModelNameField(serializers.CharField):
 
     def to_internal_value(self, data):
         name = super().to_internal_value(data)
-        model = aimodels_by_name([name]).get(name.lower())
+        model = aimodels_by_name([name]).get(name.lower()) if is_name(name) else None
         if model is None:
             raise serializers.ValidationError(f"No model named {name!r}.")
         return model
 
     def to_representation(self, value):
         return value.name
+
+
+class SlugField(serializers.SlugRelatedField):
+    """A Provider or Industry named by its slug; a value that cannot be a slug is refused
+    before it reaches the database (PostgreSQL rejects NUL characters in a query)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not SLUG_PATTERN.match(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
 
 
 class CostField(serializers.DecimalField):
@@ -34,7 +48,7 @@ class CostField(serializers.DecimalField):
 
 
 class IndustryProfileSerializer(serializers.Serializer):
-    industry = serializers.SlugRelatedField(slug_field="slug", queryset=Industry.objects.all())
+    industry = SlugField(queryset=Industry.objects.all())
     enabled = serializers.BooleanField(default=True)
     settings = serializers.DictField(default=dict)
 
@@ -47,7 +61,7 @@ class AIModelSerializer(serializers.Serializer):
     url = serializers.URLField(read_only=True)
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     display_name = serializers.CharField(max_length=200, allow_blank=True, default="")
-    provider = serializers.SlugRelatedField(slug_field="slug", queryset=Provider.objects.all())
+    provider = SlugField(queryset=Provider.objects.all())
     model_type = serializers.ChoiceField(choices=ModelType.choices, default=ModelType.CHAT)
     capabilities = serializers.ListField(child=serializers.ChoiceField(choices=Capability.choices), default=list)
     context_window = serializers.IntegerField(allow_null=True, default=None)
@@ -97,7 +111,9 @@ class DependentSerializer(serializers.Serializer):
 
 class BulkRequestSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=BulkAction.choices)
-    ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=MAX_BULK_IDS)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=-(2**63), max_value=2**63 - 1), min_length=1, max_length=MAX_BULK_IDS
+    )
     atomic = serializers.BooleanField(default=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 

@@ -177,13 +177,14 @@ class AIModelViewSet(viewsets.GenericViewSet):
         dependency_unregister(dependency=dependency, actor=request.user, reason=change_reason(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(summary="The audit entries of this model, newest first", responses=AuditEntrySerializer(many=True))
+    @extend_schema(
+        summary="The audit entries of this model and of its parts (industry profiles, dependencies), newest first",
+        responses=AuditEntrySerializer(many=True),
+    )
     @action(detail=True, methods=["get"], filterset_class=None)
     def history(self, request, pk):
         model_id = get_object_or_404(AIModel.objects.values_list("pk", flat=True), pk=pk)
-        entries = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model_id)).order_by(
-            "-timestamp", "-id"
-        )
+        entries = AuditEntry.of_object(AIModel, model_id)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
 

@@ -92,7 +92,7 @@ def _write_profiles(rows: list[RowPlan], timestamp) -> None:
         change.profile.model = row.model
 
     def entries(items):
-        return [ObjectChange(c.profile.pk, str(c.profile), c.changes) for c in items]
+        return [ObjectChange(c.profile.pk, str(c.profile), c.changes, c.profile.model_id) for c in items]
 
     if deleted:
         create_audit_entries(ModelIndustryProfile, "-", entries(deleted), timestamp)

@@ -132,10 +132,15 @@ INDUSTRIES = [
 
 
 def create_roles(apps, schema_editor):
+    # Permissions are otherwise created only after all migrations ran (post_migrate).
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, apps=apps)
         app_config.models_module = None
+    assign_roles(apps)
+
+
+def assign_roles(apps):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, codenames in ROLES.items():

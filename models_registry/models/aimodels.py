@@ -24,6 +24,17 @@ COST_DIGITS, COST_DECIMAL_PLACES = 16, 10  # below 1,000,000 with 10 decimal pla
 SUCCESSOR_CHAIN_LIMIT = 10_000
 
 
+def is_name(value) -> bool:
+    """Whether `value` is a well-formed model name or alias (checked before it reaches a query)."""
+    if not isinstance(value, str) or not value or len(value) > NAME_MAX_LENGTH:
+        return False
+    try:
+        NAME_VALIDATOR(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def _range_validators(bounds):
     return [MinValueValidator(bounds[0]), MaxValueValidator(bounds[1])]
 
@@ -167,26 +178,25 @@ class AIModel(RegistryModel):
         if not isinstance(self.aliases, list) or not all(isinstance(a, str) for a in self.aliases):
             errors["aliases"] = ["Must be a list of names."]
             return
-        problems, seen = [], {self.name.lower()}
+        problems, seen, well_formed = [], {self.name.lower()}, []
         for alias in self.aliases:
-            try:
-                NAME_VALIDATOR(alias)
-            except ValidationError:
-                problems.append(f"{alias!r}: {NAME_VALIDATOR.message}")
+            if not is_name(alias):
+                too_long = isinstance(alias, str) and len(alias) > NAME_MAX_LENGTH
+                rule = f"at most {NAME_MAX_LENGTH} characters." if too_long else NAME_VALIDATOR.message
+                problems.append(f"{alias!r}: {rule}")
                 continue
-            if len(alias) > NAME_MAX_LENGTH:
-                problems.append(f"{alias!r}: at most {NAME_MAX_LENGTH} characters.")
-            elif alias.lower() in seen:
+            if alias.lower() in seen:
                 problems.append(f"{alias!r} is listed twice or repeats the model's name.")
             seen.add(alias.lower())
-        taken = self.name_owners([a.lower() for a in self.aliases])
+            well_formed.append(alias.lower())
+        taken = self.name_owners(well_formed)
         problems += [f"{alias!r} is already a name or alias of {owner}." for alias, owner in taken.items()]
         if problems:
             errors["aliases"] = problems
 
     def _clean_name_not_an_alias(self, errors):
-        if not self.name or "name" in errors:
-            return
+        if not is_name(self.name):
+            return  # clean_fields reports it; a malformed name (NUL) must not reach a query
         owner = self.name_owners([self.name.lower()]).get(self.name.lower())
         if owner is not None and owner.lower() != self.name.lower():
             errors["name"] = [f"{self.name!r} is already an alias of {owner}."]
@@ -259,6 +269,7 @@ class ModelIndustryProfile(RegistryModel):
     history = AuditedHistory()
 
     CONSTRAINT_FIELDS = {"industry_taken": "industry"}
+    AUDIT_PARENT = "model"  # its changes show in the model's history
 
     class Meta:
         ordering = ["model_id", "industry_id"]

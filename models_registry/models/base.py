@@ -10,14 +10,35 @@ from django.db import models
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
-def contains_nul(value) -> bool:
+# What every JSON value must fit: PostgreSQL cannot store NUL, NaN or infinities, and what
+# is stored must render again (64-bit numbers, a sane depth).
+JSON_MAX_DEPTH = 64
+JSON_NUMBER_LIMIT = 2**63
+
+
+def json_problem(value, depth: int = 0) -> str | None:
+    """Why a JSON value cannot be stored and served back, or None."""
+    if depth > JSON_MAX_DEPTH:
+        return f"Nested deeper than {JSON_MAX_DEPTH} levels."
     if isinstance(value, str):
-        return "\x00" in value
+        return "Null characters are not allowed." if "\x00" in value else None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        if value != value or abs(value) >= JSON_NUMBER_LIMIT:  # NaN, infinities, beyond 64 bits
+            return "Numbers must be finite and within ±9.2e18."
+        return None
     if isinstance(value, dict):
-        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(contains_nul(item) for item in value)
-    return False
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        return None
+    for item in items:
+        problem = json_problem(item, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 class RegistryModel(models.Model):
@@ -35,7 +56,7 @@ class RegistryModel(models.Model):
 
     def clean_fields(self, exclude=None):
         """Field validation, plus one rule for every text and JSON field: text has "\\n" line
-        endings and no control characters; JSON holds no NUL (PostgreSQL cannot store it)."""
+        endings and no control characters; JSON is what can be stored and served back."""
         errors = {}
         try:
             super().clean_fields(exclude=exclude)
@@ -52,8 +73,8 @@ class RegistryModel(models.Model):
                     errors[field.name] = [
                         ValidationError("Control characters are not allowed.", code="control_characters")
                     ]
-            elif isinstance(field, models.JSONField) and contains_nul(value):
-                errors[field.name] = [ValidationError("Null characters are not allowed.", code="null_characters")]
+            elif isinstance(field, models.JSONField) and (problem := json_problem(value)):
+                errors[field.name] = [ValidationError(problem, code="unstorable_json")]
         if errors:
             raise ValidationError(errors)
 

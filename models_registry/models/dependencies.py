@@ -25,6 +25,7 @@ class ModelDependency(RegistryModel):
     history = AuditedHistory()
 
     CONSTRAINT_FIELDS = {"component_taken": "component_id"}
+    AUDIT_PARENT = "model"  # registrations show in the model's history
 
     class Meta:
         ordering = ["model_id", "component_type", "component_id"]

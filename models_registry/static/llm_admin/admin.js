@@ -60,9 +60,22 @@
       setTimeout(tick, 1000);
     }
     box.querySelector(".llm-stay").addEventListener("click", function () {
-      fetchWithRetry(box.dataset.keepaliveUrl, {method: "GET"}).then(function (response) {
-        if (response.ok) { lastActivity = Date.now(); box.hidden = true; }
-      });
+      // A session that already ended answers with a redirect to the sign-in page, not {ok: true}.
+      fetchWithRetry(box.dataset.keepaliveUrl, {method: "GET", headers: {"Accept": "application/json"}})
+        .then(function (response) {
+          if (!response.ok || response.redirected) { return {ok: false}; }
+          return response.json().catch(function () { return {ok: false}; });
+        })
+        .then(function (result) {
+          if (result.ok) {
+            lastActivity = Date.now();
+            box.hidden = true;
+          } else {
+            lastActivity = 0;
+            endsAt = 1;
+            tick();
+          }
+        });
     });
     tick();
   }
@@ -70,7 +83,19 @@
   /* Unsaved work: every edit form keeps a draft in this browser. If the session ends and
      the save is turned away to the sign-in page, the form comes back filled in after it. */
   var draftForm = null;
-  function draftKey() { return "llm-draft:" + location.pathname; }
+  var submitting = false;
+  function draftKey(path) { return "llm-draft:" + (path || location.pathname); }
+  /* A draft submitted and not turned away: the save went through, so it is not restored later. */
+  function forgetSavedDrafts() {
+    if (location.pathname.indexOf("/admin/login/") !== -1) { return; }
+    for (var i = localStorage.length - 1; i >= 0; i--) {
+      var key = localStorage.key(i);
+      if (!key || key.indexOf("llm-draft:") !== 0 || key === draftKey()) { continue; }
+      try {
+        if (JSON.parse(localStorage.getItem(key)).submitted) { localStorage.removeItem(key); }
+      } catch (e) { localStorage.removeItem(key); }
+    }
+  }
   function saveDraft() {
     if (!draftForm) { return; }
     var values = [];
@@ -84,7 +109,9 @@
         values.push([field.name, field.value, null]);
       }
     });
-    try { localStorage.setItem(draftKey(), JSON.stringify({savedAt: Date.now(), values: values})); } catch (e) { /* full */ }
+    try {
+      localStorage.setItem(draftKey(), JSON.stringify({savedAt: Date.now(), submitted: submitting, values: values}));
+    } catch (e) { /* storage full or disabled: nothing to keep */ }
   }
   function restoreDraft(form) {
     var raw = localStorage.getItem(draftKey());
@@ -113,13 +140,15 @@
     form.parentNode.insertBefore(notice, form);
   }
   function watchForms() {
+    forgetSavedDrafts();
     var form = document.querySelector("#content-main form[method=post]:not(#changelist-form)");
     if (!form || !form.querySelector("[name=csrfmiddlewaretoken]") || document.body.classList.contains("delete-confirmation")) { return; }
+    if (form.querySelector("[type=password]")) { return; }  // never keep sign-in forms
     draftForm = form;
     restoreDraft(form);
     form.addEventListener("input", saveDraft);
     form.addEventListener("change", saveDraft);
-    form.addEventListener("submit", saveDraft);
+    form.addEventListener("submit", function () { submitting = true; saveDraft(); });
   }
 
   /* The model name: "already taken" or "bad characters" as you type, before submitting. */
