@@ -4,6 +4,8 @@ Taken by the browser tests against a throwaway database with the starter catalog
 
     LLM_ADMIN_SCREENSHOTS=1 .venv/bin/pytest models_registry/tests/browser -k readme_screenshots
 
+(without it, the same test takes them into a temporary folder, to check they can be taken)
+
 or against a running server (`make run`), signing in with an existing staff login:
 
     .venv/bin/python docs/screenshots/make_screenshots.py --url http://127.0.0.1:8000 --username admin

@@ -761,14 +761,15 @@ def test_the_dashboard_cards_and_bars_open_the_model_list_filtered_by_them(signe
 # --- Screenshots for the README -------------------------------------------------------------------
 
 
-@pytest.mark.skipif(os.environ.get("LLM_ADMIN_SCREENSHOTS") != "1", reason="set LLM_ADMIN_SCREENSHOTS=1 to retake")
-def test_readme_screenshots(signed_in_page):
+def test_readme_screenshots(signed_in_page, tmp_path):
+    """Takes the README's screenshots; into docs/screenshots/ with LLM_ADMIN_SCREENSHOTS=1."""
     spec = importlib.util.spec_from_file_location("make_screenshots", REPO / "docs/screenshots/make_screenshots.py")
     screenshots = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(screenshots)
     call_command("load_starter_catalog")
+    out_dir = screenshots.OUT_DIR if os.environ.get("LLM_ADMIN_SCREENSHOTS") == "1" else tmp_path
 
-    written = screenshots.take_screenshots(signed_in_page)
+    written = screenshots.take_screenshots(signed_in_page, out_dir)
 
     assert [path.name for path in written] == ["model-list.png", "dashboard.png", "model-form.png"]
     assert all(path.stat().st_size > 20_000 for path in written)
