@@ -30,6 +30,7 @@ from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR
 from models_registry.querysets import with_dependency_count
 from models_registry.services import (
     HasDependenciesError,
+    ProfileInput,
     StaleVersionError,
     aimodel_bulk_apply,
     aimodel_create,
@@ -280,27 +281,45 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
     # Writes, through the services
 
     def save_model(self, request, obj, form, change):
-        reason = form.cleaned_data.get("change_reason", "")
+        """Nothing here: save_related writes the model and its industry profiles together,
+        in one service call (one transaction, one reason, one version check)."""
+
+    def save_related(self, request, form, formsets, change):
+        obj, reason = form.instance, form.cleaned_data.get("change_reason", "")
+        profiles = next(formset for formset in formsets if formset.model is ModelIndustryProfile)
+        industries = wanted_profiles(profiles)
         if not change:
-            created = aimodel_create(
-                actor=request.user, reason=reason, **{name: getattr(obj, name) for name in editable_field_names()}
-            )
+            fields = {name: getattr(obj, name) for name in editable_field_names()}
+            created = aimodel_create(actor=request.user, reason=reason, industries=industries, **fields)
             obj.pk, obj._state.adding, obj.version = created.pk, False, created.version
-            return
-        changes = {name: getattr(obj, name) for name in form.changed_data if name in editable_field_names()}
-        try:
-            aimodel_update(
-                model=obj,
-                actor=request.user,
-                reason=reason,
-                expected_version=form.cleaned_data.get("loaded_version"),
-                **changes,
-            )
-        except StaleVersionError:
-            # Lost the race after the form's own check (the same instant): the other save stands.
-            self.message_user(
-                request, "Someone else saved this model at the same moment; yours was not saved.", messages.ERROR
-            )
+        else:
+            try:
+                aimodel_update(
+                    model=obj,
+                    actor=request.user,
+                    reason=reason,
+                    expected_version=form.cleaned_data.get("loaded_version"),
+                    industries=industries,
+                    **{name: getattr(obj, name) for name in form.changed_data if name in editable_field_names()},
+                )
+            except StaleVersionError:
+                # The form locked the row and checked the version, so only a writer ignoring the
+                # lock gets here; then nothing of this save is kept, and the page says so.
+                request.llm_save_refused = True
+                self.message_user(
+                    request, "Someone else saved this model at the same moment; yours was not saved.", messages.ERROR
+                )
+        for formset in formsets:  # what construct_change_message reads after a formset's save()
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "llm_save_refused", False):
+            super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(request, "llm_save_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     def delete_model(self, request, obj):
         try:
@@ -312,6 +331,21 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
         if AIModel.objects.filter(pk=obj_id).exists():  # refused: it gained a dependency meanwhile
             return HttpResponseRedirect(reverse("admin:models_registry_aimodel_change", args=[obj_id]))
         return super().response_delete(request, obj_display, obj_id)
+
+
+def wanted_profiles(formset) -> list[ProfileInput] | None:
+    """The industry profiles the inline asks for, or None when it was left as it was."""
+    if not formset.has_changed():
+        return None
+    wanted = []
+    for form in formset.forms:
+        industry = form.cleaned_data.get("industry") if hasattr(form, "cleaned_data") else None
+        if industry is None or form in formset.deleted_forms:
+            continue
+        wanted.append(
+            ProfileInput(industry=industry, enabled=form.cleaned_data["enabled"], settings=form.instance.settings)
+        )
+    return wanted
 
 
 def _price(value):

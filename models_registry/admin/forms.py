@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 
 from audit.history import decimal_text
@@ -16,16 +17,29 @@ from models_registry.services.aimodels import editable_field_names
 SETTING_PREFIX = "setting__"
 
 
-class NamesField(forms.CharField):
-    """A list of names, typed one per line (commas work too)."""
+class LinesField(forms.CharField):
+    """A list of texts, one per line."""
 
     widget = forms.Textarea(attrs={"rows": 2})
 
     def prepare_value(self, value):
         return "\n".join(value) if isinstance(value, list) else value
 
+    def split(self, text: str) -> list[str]:
+        return text.splitlines()
+
     def to_python(self, value):
-        return [part.strip() for part in (value or "").replace(",", "\n").splitlines() if part.strip()]
+        return [part.strip() for part in self.split(value or "") if part.strip()]
+
+    def has_changed(self, initial, data):
+        return self.to_python(self.prepare_value(initial or [])) != self.to_python(data)
+
+
+class NamesField(LinesField):
+    """A list of names, one per line; commas separate too (a name cannot contain one)."""
+
+    def split(self, text: str) -> list[str]:
+        return text.replace(",", "\n").splitlines()
 
 
 def changes_since(model: AIModel, loaded_version: int) -> list[str]:
@@ -78,7 +92,11 @@ class AIModelForm(forms.ModelForm):
         cleaned = super().clean()
         loaded = cleaned.get("loaded_version")
         if self.instance.pk and loaded is not None:
-            stored = AIModel.objects.filter(pk=self.instance.pk).first()
+            # Locked until this save commits: no other save can slip in between check and write.
+            rows = AIModel.objects.all()
+            if transaction.get_connection().in_atomic_block:
+                rows = rows.select_for_update()
+            stored = rows.filter(pk=self.instance.pk).first()
             if stored is not None and stored.version != loaded:
                 lines = changes_since(stored, loaded)
                 raise ValidationError(
@@ -110,7 +128,7 @@ def setting_field(schema: dict) -> forms.Field:
             choices=[(v, v) for v in items["enum"]], widget=forms.CheckboxSelectMultiple, **common
         )
     if kind == "array":
-        return NamesField(**common)
+        return LinesField(**common)
     if kind == "string":
         return forms.CharField(max_length=schema.get("maxLength"), **common)
     return forms.JSONField(**common)
@@ -146,10 +164,16 @@ class IndustryProfileForm(forms.ModelForm):
         if industry is None:
             return cleaned
         allowed = industry_setting_names(industry)
-        settings = {}
+        # What the person did not touch stays exactly as stored (types, order, empty lists).
+        keep = self.instance.settings if "industry" not in self.changed_data else {}
+        settings = {name: value for name, value in (keep or {}).items() if name in allowed}
         for name in allowed:
+            if SETTING_PREFIX + name not in self.changed_data:
+                continue
             value = cleaned.get(SETTING_PREFIX + name)
-            if value not in (None, "", []):
+            if value in (None, "", []):
+                settings.pop(name, None)
+            else:
                 settings[name] = value
         problems = industry.settings_problems(settings)
         for path, message in problems:

@@ -135,7 +135,7 @@ def aimodel_update(
     if unknown:
         raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
     try:
-        with registry_write(actor=actor, reason=reason):
+        with registry_write(actor=actor, reason=reason) as write:
             current = AIModel.objects.select_for_update().get(pk=model.pk)
             if expected_version is not None and current.version != expected_version:
                 raise StaleVersionError(current)
@@ -146,6 +146,7 @@ def aimodel_update(
             fields_changed = {name for name in before if getattr(current, name) != before[name]}
             profiles_changed = industries is not None and _profiles_differ(current, profiles)
             if not fields_changed and not profiles_changed:
+                write.changed = False
                 return current
             if fields_changed:
                 current.version += 1  # the row is locked: no lost update

@@ -3,6 +3,7 @@
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F, Value
@@ -18,16 +19,23 @@ def bump_catalog_version() -> None:
         CatalogVersion.objects.get_or_create(pk=1, defaults={"version": now})
 
 
+@dataclass
+class RegistryWrite:
+    changed: bool = True  # a service that finds nothing to change sets False: no new version
+
+
 @contextmanager
-def registry_write(*, actor, reason: str = "", source: str | None = None) -> Iterator[None]:
+def registry_write(*, actor, reason: str = "", source: str | None = None) -> Iterator[RegistryWrite]:
     """One atomic registry change: audited as `actor` with `reason`, and a new catalog
     version that becomes visible exactly when the data does (at commit). An actor, reason
     or source not given is the open context's (a command run's, a request's)."""
     given = {"actor": actor, "reason": reason, "source": source}
     overrides = {key: value for key, value in given.items() if value}
+    write = RegistryWrite()
     with change_context(**overrides), transaction.atomic():
-        yield
-        bump_catalog_version()  # last, so the hot row is locked as briefly as possible
+        yield write
+        if write.changed:
+            bump_catalog_version()  # last, so the hot row is locked as briefly as possible
 
 
 def actor_name(actor) -> str:

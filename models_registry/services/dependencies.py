@@ -13,12 +13,13 @@ def dependency_register(
     delete of the same model run one after the other, never interleaved. If the model
     was deleted meanwhile, AIModel.DoesNotExist is raised.
     """
-    with registry_write(actor=actor, reason=reason):
+    with registry_write(actor=actor, reason=reason) as write:
         locked = AIModel.objects.select_for_update().get(pk=model.pk)
         existing = ModelDependency.objects.filter(
             model=locked, component_type=component_type, component_id=component_id
         ).first()
         if existing is not None:
+            write.changed = False
             return existing, False
         dependency = ModelDependency(
             model=locked,
