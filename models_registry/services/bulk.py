@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from audit.bulk import ObjectChange, create_audit_entries, insert_audit_entries, insert_history_rows
 from audit.choices import AuditAction, ChangeSource
-from audit.models import audit_parent
 from audit.history import snapshot_changes
+from audit.models import audit_parent
 from models_registry.choices import STATUS_BY_BULK_ACTION, BulkAction
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.selectors import dependents_of
