@@ -1,9 +1,11 @@
 """Timing and reporting shared by every benchmark: best-of-N timings with untimed resets,
-statement counts, and one table per benchmark."""
+statement counts, and tables: a `Report` (one baseline and the ratios to it) or a `Table`
+(any columns, one row per case, for results that are not one baseline and its ratios)."""
 
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -50,24 +52,86 @@ def measure(
     reset: Callable[[], None],
     check: Callable[[object], None],
     repeat: int,
+    warm_up: bool = True,
 ) -> Measurement:
     """The best of `repeat` timed runs of `action`, after one untimed warm-up run that
     counts its SQL statements. `reset` runs before every run and `check` (given what
-    `action` returned) after it, both untimed: every run does the same real work."""
-    reset()
-    connection.queries_log.clear()
-    with CaptureQueriesContext(connection) as captured:
-        outcome = action()
-    check(outcome)
-    capped = len(connection.queries_log) == connection.queries_log.maxlen
-    best = math.inf
-    for _ in range(repeat):
+    `action` returned) after it, both untimed: every run does the same real work.
+
+    Without `warm_up` (for long operations, where a warm-up would double the time and
+    change nothing), the statements are counted in the first timed run instead, by a
+    wrapper that notes each statement's text and time: no query log, no SQL formatting."""
+    queries, capped = [], False
+    if warm_up:
         reset()
-        start = time.perf_counter()
-        outcome = action()
-        best = min(best, time.perf_counter() - start)
+        connection.queries_log.clear()
+        with CaptureQueriesContext(connection) as captured:
+            outcome = action()
+        queries = captured.captured_queries  # read now: every request's start clears Django's query log
         check(outcome)
-    return Measurement(operation, rows, best, repeat, len(captured), capped, captured.captured_queries)
+        capped = len(connection.queries_log) == connection.queries_log.maxlen
+    best = math.inf
+    for run in range(repeat):
+        reset()
+        noted = StatementNotes() if run == 0 and not warm_up else None
+        with connection.execute_wrapper(noted) if noted else nullcontext():
+            start = time.perf_counter()
+            outcome = action()
+            best = min(best, time.perf_counter() - start)
+        check(outcome)
+        if noted:
+            queries = noted.queries
+    return Measurement(operation, rows, best, repeat, len(queries), capped, queries)
+
+
+class StatementNotes:
+    """A `connection.execute_wrapper` that notes each statement's SQL text (without its
+    parameters) and time, as Django's query log would."""
+
+    def __init__(self):
+        self.queries: list[dict] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.queries.append({"sql": sql, "time": f"{time.perf_counter() - start:.3f}"})
+
+
+@dataclass
+class Table:
+    """Results with columns of their own (e.g. a ratio per case, or memory per size)."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    notes: list[str] = field(default_factory=list)
+    verdict: str = ""
+    detailed: list[Measurement] = field(default_factory=list)  # whose statements `--breakdown` lists
+
+
+def print_result(result: "Report | Table") -> None:
+    if isinstance(result, Table):
+        print_table(result)
+    else:
+        print_report(result)
+
+
+def print_table(table: Table) -> None:
+    print(f"\n{table.title}")
+    _print_grid(table.headers, table.rows)
+    for note in table.notes:
+        print(f"  {note}")
+    if table.verdict:
+        print(f"\n{table.verdict}")
+
+
+def _print_grid(headers: tuple[str, ...], lines: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in [headers, *lines]) for i in range(len(headers))]
+    for row in [headers, *lines]:
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        print("  " + "  ".join(cells).rstrip())
 
 
 def print_report(report: Report) -> None:
@@ -83,11 +147,8 @@ def print_report(report: Report) -> None:
         )
         for m in report.measurements
     ]
-    widths = [max(len(row[i]) for row in [headers, *lines]) for i in range(len(headers))]
     print(f"\n{report.title}")
-    for row in [headers, *lines]:
-        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        print("  " + "  ".join(cells))
+    _print_grid(headers, lines)
     for note in report.notes:
         print(f"  {note}")
     if report.verdict:

@@ -5,7 +5,11 @@ and, when it is reachable, the local PostgreSQL. With DATABASE_URL it measures t
 backend only. Either way each run works in a throwaway database of its own (see
 `bench.database`), never in the database the URL names.
 
-    .venv/bin/python bench/run.py [--models N] [--reference-models N] [--repeat K] [--reference-repeat K] [--breakdown]
+    .venv/bin/python bench/run.py [--only NAME ...] [--breakdown] [size options, see --help]
+
+Smaller sizes for a quick look, e.g.:
+    .venv/bin/python bench/run.py --models 2000 --import-rows 5000 --export-sizes 1000,10000 --export-large 0 \
+        --list-models 20000
 """
 
 import argparse
@@ -14,10 +18,13 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["bench.bulk_status"]  # modules with a `run(options) -> harness.Report`, run in this order
+# Modules with a `run(options)` returning a `harness.Report` or `harness.Table` (or a list of
+# them), run in this order.
+BENCHMARKS = ["bench.bulk_status", "bench.imports", "bench.exports", "bench.list_api"]
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # The URL only picks the backend; the run itself creates a temporary file.
 SQLITE_URL = "sqlite://:memory:"
@@ -35,7 +42,51 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeat", type=positive, default=5, help="timed runs per operation; the best counts (5)")
     parser.add_argument("--reference-repeat", type=positive, default=2, help="timed runs of the reference paths (2)")
     parser.add_argument("--breakdown", action="store_true", help="list the statements of the set-based paths")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[module.removeprefix("bench.") for module in BENCHMARKS],
+        help="run only this benchmark (repeatable); all of them by default",
+    )
+    parser.add_argument("--import-rows", type=positive, default=20_000, help="rows of the generated CSV (20,000)")
+    parser.add_argument(
+        "--import-repeat", type=positive, default=1, help="timed runs per import; imports take no warm-up run (1)"
+    )
+    parser.add_argument(
+        "--export-sizes",
+        type=sizes,
+        default=[1_000, 10_000, 100_000],
+        help="comma-separated numbers of models to export (1000,10000,100000)",
+    )
+    parser.add_argument(
+        "--export-large",
+        type=int,
+        default=1_000_000,
+        help="one more export size, on PostgreSQL only, when seeding and exporting it are projected to take "
+        "under --export-seed-budget and --export-large-budget seconds; 0 skips it (1,000,000)",
+    )
+    parser.add_argument("--export-seed-budget", type=float, default=30.0, help="seconds (30)")
+    parser.add_argument(
+        "--export-large-budget",
+        type=float,
+        default=120.0,
+        help="seconds the --export-large exports may be projected to take, together (120)",
+    )
+    parser.add_argument(
+        "--export-large-formats",
+        default="csv,json",
+        help="formats exported at --export-large (csv,json; xlsx takes minutes at a million rows)",
+    )
+    parser.add_argument("--list-models", type=positive, default=100_000, help="models behind the list API (100,000)")
+    parser.add_argument("--requests", type=positive, default=10, help="timed requests per list API case (10)")
     return parser.parse_args(argv)
+
+
+def sizes(text: str) -> list[int]:
+    values = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError("give positive numbers, e.g. 1000,100000")
+    return values
 
 
 def positive(text: str) -> int:
@@ -90,19 +141,30 @@ def run_here(options: argparse.Namespace) -> int:
     django.setup()
 
     from bench.database import throwaway_database
-    from bench.harness import print_report, print_statements
+    from bench.harness import print_result, print_statements
 
-    started = time.perf_counter()
+    started, failed = time.perf_counter(), []
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    selected = [module for module in BENCHMARKS if not options.only or module.removeprefix("bench.") in options.only]
     with throwaway_database() as where:
-        print(f"\n=== {where} ===", flush=True)
-        for module in BENCHMARKS:
-            report = importlib.import_module(module).run(options)
-            print_report(report)
-            if options.breakdown:
-                for measurement in report.detailed:
-                    print_statements(measurement)
+        print(f"\n=== {where} ===\n(load average {load} on {os.cpu_count()} CPUs)", flush=True)
+        for module in selected:
+            began = time.perf_counter()
+            try:
+                outcome = importlib.import_module(module).run(options)
+            except Exception:  # one broken benchmark must not hide the others' results
+                traceback.print_exc()
+                print(f"\n{module}: ERROR (see the traceback above)", flush=True)
+                failed.append(module)
+                continue
+            for result in outcome if isinstance(outcome, list) else [outcome]:
+                print_result(result)
+                if options.breakdown:
+                    for measurement in result.detailed:
+                        print_statements(measurement)
+            print(f"  ({module}: {time.perf_counter() - began:.0f}s with seeding and checks)", flush=True)
     print(f"\n({time.perf_counter() - started:.0f}s including seeding and migrations)")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
