@@ -37,6 +37,9 @@ class UserFilter(admin.SimpleListFilter):
         names = AuditEntry.objects.exclude(username="").order_by("username").values_list("username", flat=True)
         return [(name, name) for name in names.distinct()[: self.LISTED]]
 
+    def has_output(self):
+        return True  # applied even when no name is listed (Django skips filters without output)
+
     def queryset(self, request, queryset):
         return queryset.filter(username=self.value()) if self.value() else queryset
 
