@@ -41,3 +41,11 @@ class TokenAuthentication(KnoxTokenAuthentication):
 
     def authenticate_header(self, request):
         return "Bearer"
+
+    def _cleanup_token(self, auth_token) -> bool:
+        """Refuse (and delete) this token when it has expired. Knox would also sweep every
+        other token of the user on every request; expired tokens are refused all the same."""
+        if auth_token.expiry is not None and auth_token.expiry < timezone.now():
+            auth_token.delete()
+            return True
+        return False

@@ -56,9 +56,10 @@ def insert_objects(objects: list[models.Model], *, key: tuple[str, ...] = ()) ->
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
         for obj in objects:
             obj._prepare_related_fields_for_save(operation_name="insert_objects")  # as bulk_create does
             copy.write_row([field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields])

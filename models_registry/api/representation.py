@@ -23,6 +23,22 @@ def row_queryset(queryset: QuerySet) -> QuerySet:
     return with_dependency_count(queryset).values(*ROW_FIELDS)
 
 
+class PageSource:
+    """What the paginator pages over: counted on the filtered models alone (no joins, no
+    annotations), sliced into API rows."""
+
+    ordered = True  # the view orders the models, with the id as the last tie-breaker
+
+    def __init__(self, models: QuerySet):
+        self.models = models
+
+    def count(self) -> int:
+        return self.models.order_by().count()
+
+    def __getitem__(self, index):
+        return list(row_queryset(self.models)[index])
+
+
 def _cost(value):
     return decimal_text(value) if value is not None else None
 

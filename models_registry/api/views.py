@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from audit.api.serializers import AuditEntrySerializer
 from audit.models import AuditEntry
 from llm_admin.api.permissions import RegistryPermissions, requires
-from models_registry.api.representation import etag, represent, row_queryset
+from models_registry.api.representation import PageSource, etag, represent, row_queryset
 from models_registry.api.serializers import (
     AIModelSerializer,
     BulkRequestSerializer,
@@ -112,7 +112,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
 
     def list(self, request):
         queryset = self._ordered(self.filter_queryset(self.get_queryset()))
-        page = self.paginate_queryset(row_queryset(queryset))
+        page = self.paginate_queryset(PageSource(queryset))
         return self.get_paginated_response(represent(page, request))
 
     def retrieve(self, request, pk):

@@ -130,6 +130,7 @@ class AIModel(RegistryModel):
             models.CheckConstraint(condition=~models.Q(successor=models.F("pk")), name="aimodel_successor_not_self"),
         ]
         indexes = [
+            models.Index(fields=["name", "id"], name="aimodel_name_id"),  # the lists' default order
             models.Index(fields=["status", "provider", "name"], name="aimodel_status_provider_name"),
             models.Index(fields=["model_type"], name="aimodel_model_type"),
             models.Index(fields=["updated_at"], name="aimodel_updated_at"),

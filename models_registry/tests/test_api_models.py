@@ -1560,8 +1560,8 @@ def warm_viewer(api_as):
     return client
 
 
-# token (2) + permissions (2) + count + page + profiles
-LIST_QUERIES = 7
+# token + permissions (2) + count + page + profiles
+LIST_QUERIES = 6
 FILTERS = {
     "status": "active",
     "provider": "openai",
@@ -1602,7 +1602,7 @@ def test_the_list_makes_the_same_queries_for_10_and_500_models(
 def test_retrieve_makes_a_fixed_number_of_queries(warm_viewer, django_assert_num_queries, count):
     first = seed_for_reads(count)
 
-    with django_assert_num_queries(6):  # token (2) + permissions (2) + row + profiles
+    with django_assert_num_queries(5):  # token + permissions (2) + row + profiles
         response = warm_viewer.get(f"/api/v1/models/{first.pk}")
 
     assert response.json()["name"] == "bulk-0000"
@@ -1615,9 +1615,9 @@ def test_options_make_a_fixed_number_of_queries_cold_and_fewer_warm(
 ):
     seed_for_reads(count)
 
-    with django_assert_num_queries(6):  # token (2) + permissions (2) + catalog version + the options
+    with django_assert_num_queries(5):  # token + permissions (2) + catalog version + the options
         cold = warm_viewer.get("/api/v1/models/options", params)
-    with django_assert_num_queries(5):  # served from the cache
+    with django_assert_num_queries(4):  # served from the cache
         warm = warm_viewer.get("/api/v1/models/options", params)
 
     assert len(cold.json()) == count
