@@ -11,7 +11,16 @@ from django.db import IntegrityError, transaction
 
 from audit.choices import ChangeSource
 from models_registry.importing.apply import apply_plan
-from models_registry.importing.plan import INVALID, NEW, UNCHANGED, UPDATE, ImportPlan, RowPlan, plan_import
+from models_registry.importing.plan import (
+    INVALID,
+    NEW,
+    UNCHANGED,
+    UPDATE,
+    ImportPlan,
+    RowPlan,
+    no_progress,
+    plan_import,
+)
 from models_registry.importing.readers import FORMATS, detect_format, max_import_bytes, read_path, read_source
 from models_registry.importing.source import ImportFileError, SourceFile
 from models_registry.services.catalog import registry_write
@@ -45,13 +54,19 @@ class ImportReport:
 
 
 def import_models(
-    source: SourceFile, *, actor, reason: str = "", dry_run: bool = False, skip_invalid: bool = False
+    source: SourceFile,
+    *,
+    actor,
+    reason: str = "",
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    progress=no_progress,
 ) -> ImportReport:
     """Apply every valid row, or (by default) nothing at all when any row is invalid."""
     reason = f"import {source.name}: {reason}" if reason else f"import {source.name}"
     try:
         with transaction.atomic():
-            plan = plan_import(source)
+            plan = plan_import(source, progress)
             refused = any(row.kind == INVALID for row in plan.rows) and not skip_invalid
             applied = not dry_run and not refused
             if applied and plan.has_changes:

@@ -161,9 +161,14 @@ def _rendered(model: AIModel) -> dict:
     return {f.name: field_value(model, f) for f in audited_fields(MODEL_HISTORY)}
 
 
+def no_progress(done: int, total: int) -> None:
+    pass
+
+
 class Planner:
-    def __init__(self, source: SourceFile):
+    def __init__(self, source: SourceFile, progress=no_progress):
         self.plan = ImportPlan(source=source, rows=[RowPlan(source=row) for row in source.rows])
+        self.progress = progress
         self.providers = {p.slug: p for p in Provider.objects.all()}
         self.industries = {i.slug: i for i in Industry.objects.all()}
 
@@ -190,8 +195,11 @@ class Planner:
         self.claims = _load_claims(sorted(lowered | aliases))
         self._resolve_successors(by_name)
         index = self._name_index(by_name)
-        for row in by_name.values():
+        total = len(by_name)
+        for done, row in enumerate(by_name.values(), start=1):
             self._validate(row, index)
+            if done % 500 == 0 or done == total:
+                self.progress(done, total)
         for row in rows:
             target = row.alias_target
             if target is not None and target.errors:
@@ -396,5 +404,6 @@ def _profile_changes(row: RowPlan, wanted: list[ModelIndustryProfile]) -> list[P
     return changes
 
 
-def plan_import(source: SourceFile) -> ImportPlan:
-    return Planner(source).run()
+def plan_import(source: SourceFile, progress=no_progress) -> ImportPlan:
+    """Validate and diff every row; `progress(done, total)` is told as rows are checked."""
+    return Planner(source, progress).run()

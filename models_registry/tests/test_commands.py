@@ -694,3 +694,30 @@ def test_every_command_of_the_project_is_run_by_a_test_here():
 
     assert {"import_models", "export_models", "audit_log", "prune_history"} <= commands
     assert commands - run_here == set(), "commands without a test in test_commands.py"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_import_models_draws_a_progress_bar_on_a_terminal_for_long_imports():
+    from models_registry.management.commands.import_models import Command as ImportModels
+
+    command = ImportModels(stdout=io.StringIO(), stderr=Terminal())
+    show = command.progress_bar(2000)
+
+    show(1000, 2000)
+    show(2000, 2000)
+
+    drawn = command.stderr._out.getvalue()
+    assert "\rChecking rows [###############...............] 1,000/2,000" in drawn
+    assert "Checked 2,000 rows; writing…" in drawn
+
+
+def test_import_models_draws_no_progress_bar_when_not_at_a_terminal_or_for_short_files():
+    from models_registry.importing.plan import no_progress
+    from models_registry.management.commands.import_models import Command as ImportModels
+
+    assert ImportModels(stderr=io.StringIO()).progress_bar(50_000) is no_progress
+    assert ImportModels(stderr=Terminal()).progress_bar(999) is no_progress

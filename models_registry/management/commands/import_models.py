@@ -4,7 +4,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.choices import ChangeSource
 from models_registry.importing import FORMATS, ImportConflictError, ImportFileError, import_models, read_path
+from models_registry.importing.plan import no_progress
 from models_registry.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED, add_actor_arguments, command_run
+
+PROGRESS_WIDTH = 30
 
 
 class Command(BaseCommand):
@@ -29,7 +32,12 @@ class Command(BaseCommand):
                 raise CommandError(f"{file}: {error}", returncode=EXIT_BAD_INPUT) from error
             try:
                 report = import_models(
-                    source, actor=run.user, reason=reason, dry_run=dry_run, skip_invalid=skip_invalid
+                    source,
+                    actor=run.user,
+                    reason=reason,
+                    dry_run=dry_run,
+                    skip_invalid=skip_invalid,
+                    progress=self.progress_bar(len(source.rows)),
                 )
             except ImportConflictError as error:
                 raise CommandError(str(error), returncode=EXIT_REFUSED) from error
@@ -44,3 +52,19 @@ class Command(BaseCommand):
             raise CommandError(
                 "Nothing was applied: fix the invalid rows, or use --skip-invalid.", returncode=EXIT_REFUSED
             )
+
+    def progress_bar(self, rows: int):
+        """A bar on standard error while rows are checked, for long imports at a terminal."""
+        stream = self.stderr._out
+        if rows < 1000 or not stream.isatty():
+            return no_progress
+
+        def show(done: int, total: int) -> None:
+            filled = done * PROGRESS_WIDTH // total
+            bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
+            stream.write(f"\rChecking rows [{bar}] {done:,}/{total:,}")
+            if done == total:
+                stream.write("\rChecked {:,} rows; writing…{}\n".format(total, " " * PROGRESS_WIDTH))
+            stream.flush()
+
+        return show
