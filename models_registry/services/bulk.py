@@ -70,11 +70,13 @@ class BulkResult:
 def aimodel_bulk_apply(*, action: BulkAction, ids: list, actor, reason: str = "", atomic: bool = False) -> BulkResult:
     """Apply `action` to each id on its own; with `atomic`, to all or (on any failure) none."""
     ids = list(dict.fromkeys(ids))  # a repeated id is one item
-    with registry_write(actor=actor, reason=reason, source=ChangeSource.BULK):
+    with registry_write(actor=actor, reason=reason, source=ChangeSource.BULK) as write:
         plan = _plan_delete(ids) if action == BulkAction.DELETE else _plan_status(ids, STATUS_BY_BULK_ACTION[action])
         failures = plan.failures
         if atomic and failures:
+            write.changed = False
             return BulkResult(action, [failures.get(i) or BulkItemResult(i, False, NOT_APPLIED) for i in ids])
+        write.changed = plan.changes_anything
         plan.apply(actor)
     results = [failures.get(i) or BulkItemResult(i, True, unchanged=i in plan.unchanged) for i in ids]
     return BulkResult(action, results)
@@ -84,6 +86,10 @@ def aimodel_bulk_apply(*, action: BulkAction, ids: list, actor, reason: str = ""
 class _Plan:
     failures: dict = field(default_factory=dict)
     unchanged: set = field(default_factory=set)
+
+    @property
+    def changes_anything(self) -> bool:
+        raise NotImplementedError
 
     def apply(self, actor) -> None:
         raise NotImplementedError
@@ -102,6 +108,10 @@ def _existing(ids: list) -> dict:
 class _StatusPlan(_Plan):
     status: str = ""
     by_old_status: dict = field(default_factory=dict)
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.by_old_status)
 
     def apply(self, actor) -> None:
         timestamp = timezone.now()
@@ -138,6 +148,10 @@ def _plan_status(ids: list, status: str) -> _StatusPlan:
 @dataclass
 class _DeletePlan(_Plan):
     deletable: list = field(default_factory=list)
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.deletable)
 
     def apply(self, actor) -> None:
         timestamp = timezone.now()

@@ -225,3 +225,18 @@ class TestProperty15BulkOperationProcessing(TestCase):
         entries = newest_entries(mark)
         assert sorted(int(e.object_id) for e in entries) == sorted(changed)
         assert {e.source for e in entries} <= {"bulk"}
+
+
+def test_a_bulk_operation_that_changes_nothing_leaves_the_catalog_version_alone(db):
+    from models_registry.selectors import catalog_version
+
+    active = AIModelFactory(name="already-active")
+    before = catalog_version()
+
+    unchanged = aimodel_bulk_apply(action=BulkAction.ACTIVATE, ids=[active.pk], actor=None)
+    refused = aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[active.pk, MISSING_ID], actor=None, atomic=True)
+
+    assert unchanged.results[0].unchanged and refused.succeeded == 0
+    assert catalog_version() == before
+    aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[active.pk], actor=None)
+    assert catalog_version() > before
