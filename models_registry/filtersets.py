@@ -69,7 +69,8 @@ class SlugListField(forms.Field):
         super().validate(value)
         for item in value:
             if not SLUG_PATTERN.match(item):
-                raise forms.ValidationError(f"{item!r} is not a valid slug.")
+                # The value goes in as a parameter: a "%" in it must not be read as a format.
+                raise forms.ValidationError("%(value)r is not a valid slug.", params={"value": item})
 
 
 @extend_schema_field(serializers.ListField(child=serializers.CharField()))

@@ -1623,3 +1623,11 @@ def test_options_make_a_fixed_number_of_queries_cold_and_fewer_warm(
     assert len(cold.json()) == count
     assert warm.json() == cold.json()
     assert warm["ETag"] == cold["ETag"]
+
+
+def test_a_slug_filter_value_with_a_percent_sign_is_a_400_naming_it(api_as):
+    response = api_as("viewer").get("/api/v1/models", {"industry": "\x88%\x8f", "provider": "50%"})
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"industry", "provider"}
+    assert "'50%' is not a valid slug." in response.json()["provider"]
