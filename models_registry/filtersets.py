@@ -83,6 +83,17 @@ def json_has_token(field: str, value: str) -> Q:
     return Q(**{f"{field}__icontains": f'"{value}"'})
 
 
+def with_capabilities(queryset: QuerySet, capabilities) -> QuerySet:
+    """The models that have every one of `capabilities`."""
+    if not capabilities:
+        return queryset
+    if connection.vendor == "postgresql":
+        return queryset.filter(capabilities__contains=sorted(set(capabilities)))  # served by the GIN index
+    for capability in capabilities:
+        queryset = queryset.filter(json_has_token("capabilities", capability))
+    return queryset
+
+
 class AIModelFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(method="filter_name", help_text="Exact name or alias, ignoring case.")
     provider = SlugsFilter(field_name="provider__slug", lookup_expr="in", help_text="Any of these provider slugs.")
@@ -116,13 +127,7 @@ class AIModelFilterSet(django_filters.FilterSet):
         return queryset.filter(Exists(enabled))
 
     def filter_capability(self, queryset: QuerySet, name, values):
-        if not values:
-            return queryset
-        if connection.vendor == "postgresql":
-            return queryset.filter(capabilities__contains=sorted(set(values)))  # served by the GIN index
-        for value in values:
-            queryset = queryset.filter(json_has_token("capabilities", value))
-        return queryset
+        return with_capabilities(queryset, values)
 
     def filter_search(self, queryset: QuerySet, name, value):
         """Case-insensitive (Unicode too) in the text fields; aliases through the name index and

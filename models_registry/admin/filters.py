@@ -3,12 +3,11 @@
 import datetime
 
 from django.contrib import admin
-from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from models_registry.choices import Capability
-from models_registry.filtersets import json_has_token
+from models_registry.filtersets import with_capabilities
 from models_registry.models import Industry, ModelDependency, ModelIndustryProfile
 
 
@@ -36,9 +35,7 @@ class CapabilityFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() not in Capability.values:
             return queryset
-        if connection.vendor == "postgresql":
-            return queryset.filter(capabilities__contains=[self.value()])
-        return queryset.filter(json_has_token("capabilities", self.value()))
+        return with_capabilities(queryset, [self.value()])
 
 
 class HasDependenciesFilter(admin.SimpleListFilter):
