@@ -116,6 +116,14 @@ class AIModelFilterSet(django_filters.FilterSet):
         model = AIModel
         fields = []
 
+    def get_form_class(self):
+        """The form class, built once: its fields come from the filters alone, which are the
+        same for every request (django-filter builds it anew for each one)."""
+        cls = type(self)
+        if "form_class" not in cls.__dict__:
+            cls.form_class = super().get_form_class()
+        return cls.form_class
+
     def filter_name(self, queryset: QuerySet, name, value):
         owners = RegisteredName.objects.filter(name=value.lower()).values("model_id")
         return queryset.filter(pk__in=owners)

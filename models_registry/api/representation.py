@@ -1,31 +1,59 @@
 """How a model looks in the API (API.md §1), built from `.values()` rows rather than
 serializer instances: the list endpoint renders up to 500 models per request in a constant
-three queries (count, page, profiles)."""
+three queries (the count, the page's ids, their rows)."""
 
-from collections import defaultdict
-
-from django.db.models import QuerySet
+import orjson
+from django.db.models import BigIntegerField, ExpressionWrapper, F, QuerySet, TextField
 from django.urls import reverse
 
-from audit.history import decimal_text
-from models_registry.models import ModelIndustryProfile
-from models_registry.querysets import with_dependency_count
+from models_registry.models import AIModel
+from models_registry.querysets import IndustryProfilesJSON, with_dependency_count
 
 ROW_FIELDS = [
-    "id", "name", "display_name", "provider__slug", "model_type", "capabilities", "context_window",
-    "max_output_tokens", "input_cost_per_million_tokens", "output_cost_per_million_tokens", "status",
-    "deprecation_date", "successor__name", "description", "metadata", "aliases", "created_at", "updated_at",
-    "created_by", "updated_by", "version", "dependency_count",
+    "id", "name", "display_name", "provider__slug", "model_type", "context_window", "max_output_tokens",
+    "status", "deprecation_date", "successor__name", "description", "created_at", "updated_at", "created_by",
+    "updated_by", "version", "dependency_count",
 ]  # fmt: skip
+JSON_COLUMNS = ["capabilities", "metadata", "aliases"]
+PRICE_COLUMNS = ["input_cost_per_million_tokens", "output_cost_per_million_tokens"]
 
 
-def row_queryset(queryset: QuerySet) -> QuerySet:
-    return with_dependency_count(queryset).values(*ROW_FIELDS)
+def json_text(field: str) -> ExpressionWrapper:
+    """A JSON column as the text the database sends (read as text, not parsed), embedded in
+    the response as it is (`orjson.Fragment`): parsing JSON only to encode it again is most
+    of a row's cost."""
+    return ExpressionWrapper(F(field), output_field=TextField())
+
+
+def stored_integer(field: str) -> ExpressionWrapper:
+    """A price column's stored integer, written out by `ExactDecimalField.stored_text`."""
+    return ExpressionWrapper(F(field), output_field=BigIntegerField())
+
+
+# The models' API rows; built once, each request only says which ids.
+ROWS = with_dependency_count(AIModel.objects.order_by()).values(
+    *ROW_FIELDS,
+    **{f"{column}_json": json_text(column) for column in JSON_COLUMNS},
+    **{f"{column}_stored": stored_integer(column) for column in PRICE_COLUMNS},
+    industries_json=IndustryProfilesJSON(),
+)
+price_text = AIModel._meta.get_field("input_cost_per_million_tokens").stored_text
+
+
+def rows_by_id(ids: list[int]) -> list[dict]:
+    """The API rows of these models, in the order of `ids` (a model deleted meanwhile is
+    left out)."""
+    if not ids:
+        return []
+    found = {row["id"]: row for row in ROWS.filter(pk__any=ids)}
+    return [found[pk] for pk in ids if pk in found]
 
 
 class PageSource:
     """What the paginator pages over: counted on the filtered models alone (no joins, no
-    annotations), sliced into API rows."""
+    annotations); a page is the ids first (the filter, the order and the offset over an
+    index, nothing else), then the rows of just those ids. Building rows only for the page,
+    and not for every row an OFFSET skips, keeps deep pages as cheap as the first."""
 
     ordered = True  # the view orders the models, with the id as the last tie-breaker
 
@@ -36,28 +64,11 @@ class PageSource:
         return self.models.order_by().count()
 
     def __getitem__(self, index):
-        return list(row_queryset(self.models)[index])
-
-
-def _cost(value):
-    return decimal_text(value) if value is not None else None
-
-
-def profiles_by_model(model_ids: list[int]) -> dict[int, list[dict]]:
-    profiles = defaultdict(list)
-    rows = (
-        ModelIndustryProfile.objects.filter(model_id__in=model_ids)
-        .order_by("model_id", "industry__slug")
-        .values_list("model_id", "industry__slug", "enabled", "settings")
-    )
-    for model_id, industry, enabled, settings in rows:
-        profiles[model_id].append({"industry": industry, "enabled": enabled, "settings": settings})
-    return profiles
+        return rows_by_id(list(self.models.values_list("pk", flat=True)[index]))
 
 
 def represent(rows: list[dict], request=None) -> list[dict]:
-    """API representations of `row_queryset` rows, in order (one more query: the profiles)."""
-    profiles = profiles_by_model([row["id"] for row in rows])
+    """API representations of `ROWS` rows, in order."""
     base = reverse("api:aimodel-list")
     absolute = request.build_absolute_uri(base) if request is not None else base
     return [
@@ -68,18 +79,18 @@ def represent(rows: list[dict], request=None) -> list[dict]:
             "display_name": row["display_name"],
             "provider": row["provider__slug"],
             "model_type": row["model_type"],
-            "capabilities": row["capabilities"],
+            "capabilities": orjson.Fragment(row["capabilities_json"]),
             "context_window": row["context_window"],
             "max_output_tokens": row["max_output_tokens"],
-            "input_cost_per_million_tokens": _cost(row["input_cost_per_million_tokens"]),
-            "output_cost_per_million_tokens": _cost(row["output_cost_per_million_tokens"]),
+            "input_cost_per_million_tokens": price_text(row["input_cost_per_million_tokens_stored"]),
+            "output_cost_per_million_tokens": price_text(row["output_cost_per_million_tokens_stored"]),
             "status": row["status"],
             "deprecation_date": row["deprecation_date"].isoformat() if row["deprecation_date"] else None,
             "successor": row["successor__name"],
             "description": row["description"],
-            "industries": profiles.get(row["id"], []),
-            "metadata": row["metadata"],
-            "aliases": row["aliases"],
+            "industries": orjson.Fragment(row["industries_json"]),
+            "metadata": orjson.Fragment(row["metadata_json"]),
+            "aliases": orjson.Fragment(row["aliases_json"]),
             "dependency_count": row["dependency_count"],
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],

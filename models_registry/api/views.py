@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from audit.api.serializers import AuditEntrySerializer
 from audit.models import AuditEntry
 from llm_admin.api.permissions import RegistryPermissions, requires
-from models_registry.api.representation import PageSource, etag, represent, row_queryset
+from models_registry.api.representation import ROWS, PageSource, etag, represent
 from models_registry.api.serializers import (
     AIModelSerializer,
     BulkRequestSerializer,
@@ -103,7 +103,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
         return queryset.order_by(*(queryset.query.order_by or ("name",)), "pk")
 
     def _represent_one(self, pk: int) -> tuple[dict, int]:
-        row = get_object_or_404(row_queryset(AIModel.objects.filter(pk=pk)))
+        row = get_object_or_404(ROWS, pk=pk)
         return represent([row], self.request)[0], row["version"]
 
     def _one(self, pk: int, status_code=status.HTTP_200_OK, headers=None) -> Response:

@@ -27,12 +27,24 @@ class ExactDecimalField(models.DecimalField):
             return None
         return Decimal(int(value)).scaleb(-self.decimal_places)
 
+    def stored_text(self, stored: int | None) -> str | None:
+        """A stored integer as the decimal's plain text without trailing zeros ("2.5", not
+        "2.5000000000"), in integer arithmetic: the list endpoint writes a thousand a page."""
+        if stored is None:
+            return None
+        sign = "-" if stored < 0 else ""
+        whole, fraction = divmod(abs(stored), 10**self.decimal_places)
+        digits = f"{fraction:0{self.decimal_places}d}".rstrip("0")
+        return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
+
 
 @models.BigAutoField.register_lookup
+@models.ForeignKey.register_lookup
 class AnyOfLookup(models.Lookup):
-    """`pk__any=[...]`: `pk = ANY(%s)` with the ids as one array parameter on PostgreSQL
-    (binding thousands of separate parameters costs more than the update itself), and a
-    plain `IN (...)` elsewhere. Used by the set-based bulk paths."""
+    """`pk__any=[...]` (or `model__any=[...]`): `= ANY(%s)` with the ids as one array
+    parameter on PostgreSQL (binding thousands of separate parameters costs more than the
+    update itself), and a plain `IN (...)` elsewhere. Used by the set-based bulk paths and
+    the list endpoint's second query."""
 
     lookup_name = "any"
     prepare_rhs = False

@@ -224,3 +224,14 @@ def test_sixteen_digit_prices_survive_storage_exactly_and_sort_as_numbers(db):
     assert list(stored) == [(low.pk, Decimal("100000.0000000001")), (high.pk, Decimal("999999.9999999999"))]
     above = AIModel.objects.filter(input_cost_per_million_tokens__gt=Decimal("100000.0000000001"))
     assert list(above.values_list("pk", flat=True)) == [high.pk]
+
+
+@given(st.integers(min_value=-(10**16) + 1, max_value=10**16 - 1))
+def test_a_stored_price_is_written_as_the_decimal_it_stands_for(stored):
+    field = AIModel._meta.get_field("input_cost_per_million_tokens")
+    decimal = field.from_db_value(stored, None, None)
+
+    text = field.stored_text(stored)
+
+    assert text == format(decimal.normalize(), "f")  # plain notation, no trailing zeros
+
