@@ -8,6 +8,10 @@ from django.db import models
 # C0 control characters other than tab and newline: they break spreadsheets (XLSX cannot
 # hold them) and terminals, and no model name, description or label needs them.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+# Halves of a UTF-16 pair on their own (a JSON "\ud800" escape makes one): not encodable as
+# UTF-8, so PostgreSQL refuses them and no client could read them back.
+LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+NOT_UNICODE = "Unpaired surrogate code points (U+D800 to U+DFFF) are not valid text."
 
 
 # What every JSON value must fit: PostgreSQL cannot store NUL, NaN or infinities, and what
@@ -21,7 +25,9 @@ def json_problem(value, depth: int = 0) -> str | None:
     if depth > JSON_MAX_DEPTH:
         return f"Nested deeper than {JSON_MAX_DEPTH} levels."
     if isinstance(value, str):
-        return "Null characters are not allowed." if "\x00" in value else None
+        if "\x00" in value:
+            return "Null characters are not allowed."
+        return NOT_UNICODE if LONE_SURROGATES.search(value) else None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
@@ -73,6 +79,8 @@ class RegistryModel(models.Model):
                     errors[field.name] = [
                         ValidationError("Control characters are not allowed.", code="control_characters")
                     ]
+                elif LONE_SURROGATES.search(value):
+                    errors[field.name] = [ValidationError(NOT_UNICODE, code="not_unicode")]
             elif isinstance(field, models.JSONField) and (problem := json_problem(value)):
                 errors[field.name] = [ValidationError(problem, code="unstorable_json")]
         if errors:

@@ -45,7 +45,7 @@ VALID_FIELDS = {
 
 INVALID_FIELDS = {
     "name": st.sampled_from(["", "-leading-dash", "has space", "ünïcode", "n" * 201, "semi;colon", "n\x00ul"]),
-    "display_name": st.sampled_from(["d" * 201, "nul\x00byte", "bell\x07"]),
+    "display_name": st.sampled_from(["d" * 201, "nul\x00byte", "bell\x07", "half \ud83d pair"]),
     "model_type": st.sampled_from(["gpt", "CHAT", "", "image generation"]),
     "capabilities": st.sampled_from([["telepathy"], ["vision", "mind_reading"], "vision", [1], {"vision": True}]),
     "context_window": st.sampled_from([0, -5, 100_000_001]),
@@ -56,8 +56,8 @@ INVALID_FIELDS = {
     "output_cost_per_million_tokens": st.sampled_from([Decimal("-1"), Decimal("12345678")]),
     "status": st.sampled_from(["retired", "ACTIVE", ""]),
     "deprecation_date": st.sampled_from(["2024-13-01", "soon"]),
-    "description": st.just("bad\x00text"),
-    "metadata": st.sampled_from([[1, 2], "x", 3, {"k": "v\x00"}]),
+    "description": st.sampled_from(["bad\x00text", "lone \udc00 surrogate"]),
+    "metadata": st.sampled_from([[1, 2], "x", 3, {"k": "v\x00"}, {"k": ["\ud800"]}, {"\udfff": 1}]),
     "aliases": st.sampled_from([["bad alias"], "a-string", ["aDup", "adup"], ["-dash"], [7]]),
 }
 

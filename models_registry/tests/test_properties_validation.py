@@ -235,3 +235,27 @@ def test_a_stored_price_is_written_as_the_decimal_it_stands_for(stored):
 
     assert text == format(decimal.normalize(), "f")  # plain notation, no trailing zeros
 
+
+@pytest.mark.parametrize(
+    ("fields", "invalid"),
+    [
+        ({"description": "half a pair: \ud83d"}, "description"),
+        ({"display_name": "\udc00"}, "display_name"),
+        ({"metadata": {"note": "\ud800"}}, "metadata"),
+        ({"metadata": {"\udfff": 1}}, "metadata"),
+        ({"industries": [("retail", {"note": "\ud800"})]}, "industries"),
+    ],
+    ids=["description", "display_name", "metadata-value", "metadata-key", "profile-settings"],
+)
+def test_unpaired_surrogates_are_refused_on_the_field_and_nothing_is_stored(db, fields, invalid):
+    # A JSON "\ud800" escape decodes to one; PostgreSQL cannot store it and no client could read it.
+    if "industries" in fields:
+        fields = {"industries": [profile(slug, **settings) for slug, settings in fields["industries"]]}
+    provider = ProviderFactory()
+    before = stored_state()
+
+    with pytest.raises(ValidationError) as caught:
+        aimodel_create(actor=None, name="m", provider=provider, **fields)
+
+    assert list(caught.value.message_dict) == [invalid]
+    assert stored_state() == before
