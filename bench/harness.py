@@ -44,6 +44,15 @@ class Report:
         return self.seconds_at_size(measurement) / self.seconds_at_size(self.baseline)
 
 
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    rows: int
+    action: Callable[[], object]
+    reset: Callable[[], None]  # runs before every run, untimed
+    check: Callable[[object], None]  # given what `action` returned, after every run, untimed
+
+
 def measure(
     operation: str,
     rows: int,
@@ -54,34 +63,46 @@ def measure(
     repeat: int,
     warm_up: bool = True,
 ) -> Measurement:
-    """The best of `repeat` timed runs of `action`, after one untimed warm-up run that
-    counts its SQL statements. `reset` runs before every run and `check` (given what
-    `action` returned) after it, both untimed: every run does the same real work.
+    """The best of `repeat` timed runs of `action` (see `measure_in_turn`)."""
+    return measure_in_turn([Operation(operation, rows, action, reset, check)], repeat=repeat, warm_up=warm_up)[0]
+
+
+def measure_in_turn(operations: list[Operation], *, repeat: int, warm_up: bool = True) -> list[Measurement]:
+    """The best of `repeat` timed runs of each operation, after one untimed warm-up run
+    that counts its SQL statements. The runs are taken in turn (a, b, a, b, ...), so that
+    a slow spell on a shared machine slows every side of a comparison alike. `reset` and
+    `check` run around every run, untimed: every run does the same real work.
 
     Without `warm_up` (for long operations, where a warm-up would double the time and
     change nothing), the statements are counted in the first timed run instead, by a
     wrapper that notes each statement's text and time: no query log, no SQL formatting."""
-    queries, capped = [], False
+    queries: list[list[dict]] = [[] for _ in operations]
+    capped = [False for _ in operations]
     if warm_up:
-        reset()
-        connection.queries_log.clear()
-        with CaptureQueriesContext(connection) as captured:
-            outcome = action()
-        queries = captured.captured_queries  # read now: every request's start clears Django's query log
-        check(outcome)
-        capped = len(connection.queries_log) == connection.queries_log.maxlen
-    best = math.inf
+        for index, operation in enumerate(operations):
+            operation.reset()
+            connection.queries_log.clear()
+            with CaptureQueriesContext(connection) as captured:
+                outcome = operation.action()
+            queries[index] = captured.captured_queries  # read now: every request's start clears the log
+            operation.check(outcome)
+            capped[index] = len(connection.queries_log) == connection.queries_log.maxlen
+    best = [math.inf for _ in operations]
     for run in range(repeat):
-        reset()
-        noted = StatementNotes() if run == 0 and not warm_up else None
-        with connection.execute_wrapper(noted) if noted else nullcontext():
-            start = time.perf_counter()
-            outcome = action()
-            best = min(best, time.perf_counter() - start)
-        check(outcome)
-        if noted:
-            queries = noted.queries
-    return Measurement(operation, rows, best, repeat, len(queries), capped, queries)
+        for index, operation in enumerate(operations):
+            operation.reset()
+            noted = StatementNotes() if run == 0 and not warm_up else None
+            with connection.execute_wrapper(noted) if noted else nullcontext():
+                start = time.perf_counter()
+                outcome = operation.action()
+                best[index] = min(best[index], time.perf_counter() - start)
+            operation.check(outcome)
+            if noted:
+                queries[index] = noted.queries
+    return [
+        Measurement(operation.name, operation.rows, seconds, repeat, len(found), was_capped, found)
+        for operation, seconds, found, was_capped in zip(operations, best, queries, capped, strict=True)
+    ]
 
 
 class StatementNotes:

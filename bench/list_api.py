@@ -21,7 +21,7 @@ from django.test import Client
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.services import api_token_create
-from bench.harness import Measurement, Table, measure
+from bench.harness import Measurement, Operation, Table, measure_in_turn
 from bench.seeding import SyntheticCatalog
 from models_registry.choices import Capability
 from models_registry.models import (
@@ -61,20 +61,23 @@ def run(options) -> Table:
         for size in PAGE_SIZES:
             query = {**params, "page_size": str(size)}
             expected = orjson.loads(raw_page(query))
-            api = measure(
-                f"API {label}, {size}",
-                size,
-                lambda query=query: client.get(PATH, query),
-                reset=lambda: None,
-                check=lambda response, expected=expected: check_response(response, expected),
-                repeat=options.requests,
-            )
-            raw = measure(
-                f"raw {label}, {size}",
-                size,
-                lambda query=query: raw_page(query),
-                reset=lambda: None,
-                check=lambda body, expected=expected: expect("raw body", orjson.loads(body), expected),
+            api, raw = measure_in_turn(
+                [
+                    Operation(
+                        f"API {label}, {size}",
+                        size,
+                        lambda query=query: client.get(PATH, query),
+                        reset=lambda: None,
+                        check=lambda response, expected=expected: check_response(response, expected),
+                    ),
+                    Operation(
+                        f"raw {label}, {size}",
+                        size,
+                        lambda query=query: raw_page(query),
+                        reset=lambda: None,
+                        check=lambda body, expected=expected: expect("raw body", orjson.loads(body), expected),
+                    ),
+                ],
                 repeat=options.requests,
             )
             ratio = api.seconds / raw.seconds
@@ -85,8 +88,8 @@ def run(options) -> Table:
     notes = [
         f"{catalog.count:,} models seeded set-based in SQL in {seeded:.1f}s: 36 providers, every 10th model with 2",
         "industry profiles, every 25th with a dependency (every 50th with two), aliases on every 5th.",
-        f"Best of {options.requests} request(s) per case after an untimed warm-up that counts the statements "
-        "(API: everything Django runs, token lookup included).",
+        f"Best of {options.requests} request(s) per side and case, the two sides taken in turn, after an untimed "
+        "warm-up that counts the statements (API: everything Django runs, token lookup included).",
         "Raw: the count, the page and its profiles as three SQL statements, rows turned into the API's shape by hand",
         "(prices from the scaled integers, JSON columns embedded as they come), encoded with orjson.",
         f"Filtered case: ?{urlencode(FILTERED)}. After every run the body is checked equal to the other side's.",

@@ -78,7 +78,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="formats exported at --export-large (csv,json; xlsx takes minutes at a million rows)",
     )
     parser.add_argument("--list-models", type=positive, default=100_000, help="models behind the list API (100,000)")
-    parser.add_argument("--requests", type=positive, default=10, help="timed requests per list API case (10)")
+    parser.add_argument("--requests", type=positive, default=30, help="timed requests per list API case (30)")
     return parser.parse_args(argv)
 
 
