@@ -356,9 +356,11 @@ def test_the_schema_builds_without_warnings_or_errors(tmp_path):
 
 # --- the openai package against /v1/models -------------------------------------------------
 
-# Transactional (a live server in a thread); the flush after each test would drop the roles and
-# industries the migrations create, so they are restored for each test.
-pytestmark_live = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Transactional (a live server in a thread); the flush after each test drops the roles and
+# industries the migrations create, and the root conftest puts them back before the next one.
+# (Not serialized_rollback: after another transactional test's flush has recreated the content
+# types, restoring the serialized ones collides with them.)
+pytestmark_live = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

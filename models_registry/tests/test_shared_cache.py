@@ -29,8 +29,9 @@ from models_registry.tests.factories import AIModelFactory, ProviderFactory
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.postgres,
-    # Committed data, so that process B sees it; the roles the migrations made are restored.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # Committed data, so that process B sees it; the root conftest restores the roles the
+    # migrations made.
+    pytest.mark.django_db(transaction=True),
 ]
 
 OPTIONS = "/api/v1/models/options"

@@ -2,8 +2,8 @@
 
 Each test reads given / when / then and checks what the page shows and what the database
 holds afterwards. Transactional (the live server runs in another thread); the flush after
-each test would drop the roles and industries the migrations create, so they are restored
-for each test (serialized_rollback).
+each test drops the roles and industries the migrations create, and the root conftest
+puts them back before the next one.
 """
 
 import csv
@@ -35,7 +35,7 @@ try:
 except ImportError:  # the conftest skips every test here (or, with the browser required, fails them)
     expect = None
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MODELS_URL = "/admin/models_registry/aimodel/"
 AUDIT_URL = "/admin/audit/auditentry/"
