@@ -9,6 +9,7 @@ the number of rows: history rows are copied from the live rows by `INSERT ... SE
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import orjson
 from django.db import connections, models, router
 from django.db.models.functions import Cast
 
@@ -41,11 +42,73 @@ def _insert_select(target: type[models.Model], queryset: models.QuerySet, column
         return cursor.rowcount
 
 
-def insert_objects(objects: list[models.Model], *, key: tuple[str, ...] = ()) -> None:
-    """Insert unsaved model instances as fast as the database allows: COPY on PostgreSQL
+# Fields whose value goes to PostgreSQL as it is (psycopg writes str, int, bool, date and
+# datetime itself): preparing each value through the field costs more than the COPY.
+AS_THEY_ARE = {
+    models.AutoField, models.BigAutoField, models.BigIntegerField, models.BooleanField, models.CharField,
+    models.DateField, models.DateTimeField, models.IntegerField, models.PositiveIntegerField, models.TextField,
+}  # fmt: skip
+
+
+def _json_text(value) -> str | None:
+    return None if value is None else orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _preparer(field: models.Field, connection):
+    """How one field's Python value becomes what COPY writes: as it is for plain types, as
+    JSON text for JSON, through the field itself (`get_db_prep_save`) for anything else."""
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if type(target) in AS_THEY_ARE:
+        return None
+    if type(field) is models.JSONField and field.encoder is None:
+        return _json_text
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def insert_rows(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> None:
+    """Insert rows of Python values, one per attname, as fast as the database allows:
+    COPY on PostgreSQL (no model instance per row), bulk_create of instances elsewhere."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._base_manager.bulk_create(
+            [model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=2000
+        )
+        return
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    fields = [by_attname[attname] for attname in attnames]
+    preparers = [_preparer(field, connection) for field in fields]
+    prepared = [(index, prepare) for index, prepare in enumerate(preparers) if prepare is not None]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            if prepared:
+                row = list(row)
+                for index, prepare in prepared:
+                    row[index] = prepare(row[index])
+            copy.write_row(row)
+
+
+def _allocate_ids(model: type[models.Model], count: int, connection) -> list[int]:
+    """`count` new primary keys, taken from the table's own sequence."""
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def insert_objects(objects: list[models.Model]) -> None:
+    """Insert unsaved model instances as fast as the database allows, and give each its id:
+    on PostgreSQL ids taken from the table's sequence and the rows written by COPY
     (bulk_create there binds every value into array literals, which costs more than the
-    insert itself), bulk_create elsewhere. With `key` (fields that identify a row, the
-    first of them selective), the new ids are read back onto the instances."""
+    insert itself); bulk_create elsewhere."""
     if not objects:
         return
     model = type(objects[0])
@@ -53,26 +116,14 @@ def insert_objects(objects: list[models.Model], *, key: tuple[str, ...] = ()) ->
     if connection.vendor != "postgresql":
         model._base_manager.bulk_create(objects, batch_size=2000)
         return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        for obj in objects:
-            obj._prepare_related_fields_for_save(operation_name="insert_objects")  # as bulk_create does
-            copy.write_row([field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields])
-    if key:
-        attnames = [model._meta.get_field(name).attname for name in key]
-        wanted = {tuple(getattr(obj, name) for name in attnames): obj for obj in objects}
-        first = sorted({k[0] for k in wanted}, key=str)
-        for start in range(0, len(first), 5000):
-            rows = model._base_manager.filter(**{f"{attnames[0]}__in": first[start : start + 5000]})
-            for *values, pk in rows.values_list(*attnames, "pk"):
-                obj = wanted.get(tuple(values))
-                if obj is not None:
-                    obj.pk, obj._state.adding = pk, False
+    for obj, pk in zip(objects, _allocate_ids(model, len(objects), connection), strict=True):
+        obj._prepare_related_fields_for_save(operation_name="insert_objects")  # as bulk_create does
+        obj.pk = pk
+    fields = model._meta.concrete_fields
+    rows = [tuple(field.pre_save(obj, True) for field in fields) for obj in objects]
+    insert_rows(model, [field.attname for field in fields], rows)
+    for obj in objects:
+        obj._state.adding = False
 
 
 def _constant(value, field: models.Field):
@@ -128,23 +179,28 @@ def create_audit_entries(model: type[models.Model], history_type: str, objects: 
     context = current_change()
     parent = audit_parent(model)
     parent_type = parent.related_model._meta.model_name if parent else ""
-    entries = [
-        AuditEntry(
-            parent_type=parent_type,
-            parent_id="" if change.parent_id is None else str(change.parent_id),
-            timestamp=timestamp,
-            user_id=context.user_id,
-            username=context.username,
-            action=ACTION_BY_HISTORY_TYPE[history_type],
-            object_type=model._meta.model_name,
-            object_id=str(change.object_id),
-            object_repr=change.object_repr[:250],
-            changes=dict(change.changes),
-            reason=context.reason,
-            source=context.source,
-            request_id=context.request_id,
+    action, object_type = ACTION_BY_HISTORY_TYPE[history_type], model._meta.model_name
+    attnames = [
+        "parent_type", "parent_id", "timestamp", "user_id", "username", "action", "object_type", "object_id",
+        "object_repr", "changes", "reason", "source", "request_id",
+    ]  # fmt: skip
+    rows = [
+        (
+            parent_type,
+            "" if change.parent_id is None else str(change.parent_id),
+            timestamp,
+            context.user_id,
+            context.username,
+            action,
+            object_type,
+            str(change.object_id),
+            change.object_repr[:250],
+            dict(change.changes),
+            context.reason,
+            context.source,
+            context.request_id,
         )
         for change in objects
     ]
-    insert_objects(entries)
-    return len(entries)
+    insert_rows(AuditEntry, attnames, rows)
+    return len(rows)

@@ -5,7 +5,7 @@ per thousand rows."""
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.bulk import ObjectChange, create_audit_entries, insert_history_rows, insert_objects
+from audit.bulk import ObjectChange, create_audit_entries, insert_history_rows, insert_objects, insert_rows
 from models_registry.importing.plan import NEW, UPDATE, ImportPlan, RowPlan
 from models_registry.models import AIModel, ModelIndustryProfile, Provider, RegisteredName
 from models_registry.services.catalog import actor_name
@@ -39,7 +39,7 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     created = [row for row in plan.model_rows if row.kind == NEW]
     for row in created:
         row.model.created_by = row.model.updated_by = username
-    insert_objects([row.model for row in created], key=("name",))
+    insert_objects([row.model for row in created])
 
     updated = [row for row in plan.model_rows if row.kind == UPDATE and row.changed_fields]
     for row in updated:
@@ -73,13 +73,12 @@ def _create_providers(providers: list[Provider], timestamp) -> None:
 def _claim_names(created: list[RowPlan], updated: list[RowPlan]) -> None:
     renamed = [row for row in updated if row.changed_fields & {"name", "aliases"}]
     RegisteredName.objects.filter(model_id__in=_ids(row.model for row in renamed)).delete()
-    insert_objects(
-        [
-            RegisteredName(name=name.lower(), model_id=row.model.pk)
-            for row in created + renamed
-            for name in dict.fromkeys(n.lower() for n in row.model.all_names)
-        ]
-    )
+    names = [
+        (name, row.model.pk)
+        for row in created + renamed
+        for name in dict.fromkeys(n.lower() for n in row.model.all_names)
+    ]
+    insert_rows(RegisteredName, ["name", "model_id"], names)
 
 
 def _write_profiles(rows: list[RowPlan], timestamp) -> None:
@@ -98,7 +97,7 @@ def _write_profiles(rows: list[RowPlan], timestamp) -> None:
         _history(ModelIndustryProfile, _ids(c.profile for c in deleted), "-", timestamp)
         doomed: QuerySet = ModelIndustryProfile.objects.filter(pk__in=_ids(c.profile for c in deleted))
         doomed._raw_delete(doomed.db)  # its history is written just above
-    insert_objects([c.profile for c in created], key=("model", "industry"))
+    insert_objects([c.profile for c in created])
     ModelIndustryProfile.objects.bulk_update([c.profile for c in updated], ["enabled", "settings"], batch_size=BATCH)
     _record(ModelIndustryProfile, "+", entries(created), timestamp)
     _record(ModelIndustryProfile, "~", entries(updated), timestamp)

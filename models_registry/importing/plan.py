@@ -121,8 +121,8 @@ def _parse(row: RowPlan) -> None:
 def _mark_duplicates(rows: list[RowPlan]) -> None:
     by_name: dict[str, list[RowPlan]] = {}
     for row in rows:
-        if row.name:
-            by_name.setdefault(row.name.lower(), []).append(row)
+        if name := row.name:
+            by_name.setdefault(name.lower(), []).append(row)
     for same in by_name.values():
         if len(same) > 1:
             for row in same:
@@ -157,8 +157,11 @@ def _load_claims(lowered: list[str]) -> dict:
     return claims
 
 
+AUDITED_FIELDS = audited_fields(MODEL_HISTORY)
+
+
 def _rendered(model: AIModel) -> dict:
-    return {f.name: field_value(model, f) for f in audited_fields(MODEL_HISTORY)}
+    return {f.name: field_value(model, f) for f in AUDITED_FIELDS}
 
 
 def no_progress(done: int, total: int) -> None:

@@ -22,6 +22,7 @@ MAX_OUTPUT_TOKENS_RANGE = (0, 100_000_000)
 COST_DIGITS, COST_DECIMAL_PLACES = 16, 10  # below 1,000,000 with 10 decimal places
 # How long a successor chain may be before it is treated as a cycle.
 SUCCESSOR_CHAIN_LIMIT = 10_000
+CAPABILITIES = frozenset(Capability.values)  # Enum.values builds a new list on every call
 
 
 def is_name(value) -> bool:
@@ -158,7 +159,7 @@ class AIModel(RegistryModel):
         if not isinstance(self.capabilities, list) or not all(isinstance(c, str) for c in self.capabilities):
             errors["capabilities"] = ["Must be a list of capability names."]
             return
-        unknown = sorted(set(self.capabilities) - set(Capability.values))
+        unknown = sorted(set(self.capabilities) - CAPABILITIES)
         if unknown:
             errors["capabilities"] = [f"Unknown capability: {value}." for value in unknown]
             return

@@ -35,11 +35,13 @@ def validate_aimodel(
 
     Returns the profiles, unsaved, ready to store. Raises ValidationError with field keys.
     Batch writers that have resolved references and uniqueness themselves pass `exclude`
-    and `validate_constraints=False` to spare a query per row.
+    and `validate_constraints=False` to spare a query per row (and the unique checks).
     """
     errors = {}
     try:
-        model.full_clean(exclude=exclude, validate_constraints=validate_constraints)
+        model.full_clean(
+            exclude=exclude, validate_unique=validate_constraints, validate_constraints=validate_constraints
+        )
     except ValidationError as error:
         errors = error.message_dict
     profiles = []
