@@ -22,7 +22,7 @@ def _history(model_class, ids: list, history_type: str, timestamp) -> None:
     for start in range(0, len(ids), BATCH * 5):
         chunk = ids[start : start + BATCH * 5]
         insert_history_rows(
-            model_class._base_manager.filter(pk__in=chunk), history_type=history_type, timestamp=timestamp
+            model_class._base_manager.filter(pk__any=chunk), history_type=history_type, timestamp=timestamp
         )
 
 

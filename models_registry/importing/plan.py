@@ -137,7 +137,7 @@ def _load_existing(lowered: list[str], with_profiles: bool) -> dict[str, AIModel
             AIModel.objects.select_for_update(of=("self",))
             .select_related("provider", "successor")
             .alias(lowered_name=Lower("name"))
-            .filter(lowered_name__in=chunk)
+            .filter(lowered_name__any=chunk)
         )
         if with_profiles:
             queryset = queryset.prefetch_related("industry_profiles__industry")
@@ -150,7 +150,7 @@ def _load_claims(lowered: list[str]) -> dict:
     for chunk in _chunks(lowered):
         claims.update(
             (name, (model_id, model_name))
-            for name, model_id, model_name in RegisteredName.objects.filter(name__in=chunk).values_list(
+            for name, model_id, model_name in RegisteredName.objects.filter(name__any=chunk).values_list(
                 "name", "model_id", "model__name"
             )
         )

@@ -12,6 +12,7 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 # UTF-8, so PostgreSQL refuses them and no client could read them back.
 LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 NOT_UNICODE = "Unpaired surrogate code points (U+D800 to U+DFFF) are not valid text."
+NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")  # either of the two, in one scan
 
 
 # What every JSON value must fit: PostgreSQL cannot store NUL, NaN or infinities, and what
@@ -68,23 +69,40 @@ class RegistryModel(models.Model):
             super().clean_fields(exclude=exclude)
         except ValidationError as error:
             errors = error.error_dict
-        for field in self._meta.concrete_fields:
+        text_fields, json_fields = self._checked_fields()
+        for field in text_fields:
             if field.name in errors or (exclude and field.name in exclude):
                 continue
             value = getattr(self, field.attname)
-            if isinstance(field, models.CharField | models.TextField) and isinstance(value, str):
-                value = value.replace("\r\n", "\n").replace("\r", "\n")  # one line ending, whatever sent it
+            if not isinstance(value, str):
+                continue
+            if "\r" in value:  # one line ending, whatever sent it
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
                 setattr(self, field.attname, value)
+            if NOT_TEXT.search(value):
                 if CONTROL_CHARACTERS.search(value):
-                    errors[field.name] = [
-                        ValidationError("Control characters are not allowed.", code="control_characters")
-                    ]
-                elif LONE_SURROGATES.search(value):
-                    errors[field.name] = [ValidationError(NOT_UNICODE, code="not_unicode")]
-            elif isinstance(field, models.JSONField) and (problem := json_problem(value)):
+                    error = ValidationError("Control characters are not allowed.", code="control_characters")
+                else:
+                    error = ValidationError(NOT_UNICODE, code="not_unicode")
+                errors[field.name] = [error]
+        for field in json_fields:
+            if field.name in errors or (exclude and field.name in exclude):
+                continue
+            if problem := json_problem(getattr(self, field.attname)):
                 errors[field.name] = [ValidationError(problem, code="unstorable_json")]
         if errors:
             raise ValidationError(errors)
+
+    @classmethod
+    def _checked_fields(cls) -> tuple[list[models.Field], list[models.Field]]:
+        """The model's text fields and JSON fields, listed once per model class."""
+        if "_checked" not in cls.__dict__:
+            fields = cls._meta.concrete_fields
+            cls._checked = (
+                [field for field in fields if isinstance(field, models.CharField | models.TextField)],
+                [field for field in fields if isinstance(field, models.JSONField)],
+            )
+        return cls._checked
 
     def get_constraints(self):
         # Check constraints are the database's backstop for rules that field validators

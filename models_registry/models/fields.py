@@ -40,18 +40,19 @@ class ExactDecimalField(models.DecimalField):
 
 @models.BigAutoField.register_lookup
 @models.ForeignKey.register_lookup
+@models.CharField.register_lookup
 class AnyOfLookup(models.Lookup):
-    """`pk__any=[...]` (or `model__any=[...]`): `= ANY(%s)` with the ids as one array
-    parameter on PostgreSQL (binding thousands of separate parameters costs more than the
-    update itself), and a plain `IN (...)` elsewhere. Used by the set-based bulk paths and
-    the list endpoint's second query."""
+    """`pk__any=[...]` (or `model__any=[...]`, `name__any=[...]`): `= ANY(%s)` with the
+    values as one array parameter on PostgreSQL (binding thousands of separate parameters
+    costs more than the statement itself), and a plain `IN (...)` elsewhere. Used by the
+    set-based bulk paths, the importer and the list endpoint's second query."""
 
     lookup_name = "any"
     prepare_rhs = False
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = [int(value) for value in self.rhs]
+        values = [self.lhs.output_field.get_prep_value(value) for value in self.rhs]
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         if not values:
