@@ -11,6 +11,7 @@ rows themselves through `audit.bulk`.
 
 import datetime
 import decimal
+import functools
 
 from django.db import models
 from django.utils import timezone
@@ -46,9 +47,12 @@ def decimal_text(value: decimal.Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def audited_fields(history_model) -> list[models.Field]:
-    """The fields a diff reports: the editable tracked ones (not timestamps or counters)."""
-    return [field for field in history_model.tracked_fields if field.editable and not field.primary_key]
+@functools.cache
+def audited_fields(history_model) -> tuple[models.Field, ...]:
+    """The fields a diff reports: the editable tracked ones (not timestamps or counters).
+    Fixed when the history model is made, so worked out once per model (imports ask for
+    every row)."""
+    return tuple(field for field in history_model.tracked_fields if field.editable and not field.primary_key)
 
 
 def field_value(record, field: models.Field):

@@ -157,11 +157,8 @@ def _load_claims(lowered: list[str]) -> dict:
     return claims
 
 
-AUDITED_FIELDS = audited_fields(MODEL_HISTORY)
-
-
 def _rendered(model: AIModel) -> dict:
-    return {f.name: field_value(model, f) for f in AUDITED_FIELDS}
+    return {f.name: field_value(model, f) for f in audited_fields(MODEL_HISTORY)}
 
 
 def no_progress(done: int, total: int) -> None:
