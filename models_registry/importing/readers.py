@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from models_registry.importing import cycle_collector
 from models_registry.importing.litellm import litellm_rows
 from models_registry.importing.source import ImportFileError, SourceFile, SourceRow
 from models_registry.resources import COLUMNS, REQUIRED_COLUMNS, TEXT_COLUMNS, unescape_formula
@@ -49,7 +50,8 @@ def read_source(name: str, data: bytes, fmt: str | None = None) -> SourceFile:
     if fmt not in FORMATS:
         raise ImportFileError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
     reader = {"csv": _read_csv, "json": _read_json, "xlsx": _read_xlsx, "litellm": _read_litellm}[fmt]
-    rows, columns = reader(data)
+    with cycle_collector.paused():
+        rows, columns = reader(data)
     return SourceFile(name=Path(name).name, format=fmt, rows=rows, columns=columns)
 
 
