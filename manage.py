@@ -16,7 +16,18 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+        return
+    except BrokenPipeError:
+        # Whatever read the output stopped early (`| head`): stop quietly, as other
+        # command-line tools do, instead of a traceback. Python's own advice (the signal
+        # module's note on SIGPIPE): point stdout at devnull so the exit flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    # Outside the handler, so that the command's half-read queries are closed now, while
+    # their database connection is still open.
+    sys.exit(1)
 
 
 if __name__ == "__main__":

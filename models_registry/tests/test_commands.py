@@ -9,7 +9,10 @@ import csv
 import datetime
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -299,6 +302,49 @@ def test_streaming_commands_write_to_the_stdout_they_are_given(three_models, com
     out, _ = run(command, *options)
 
     assert out.strip(), f"{command} printed nothing to the stdout it was given"
+
+
+def manage_py(*argv, database: Path, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """`manage.py ARGV...` run as an operator runs it, in its own process, on `database`."""
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "llm_admin.test_settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), *argv],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def catalog_database(tmp_path_factory) -> Path:
+    """A SQLite file of its own with the starter catalog and its audit entries."""
+    database = tmp_path_factory.mktemp("operator") / "registry.sqlite3"
+    for argv in (["migrate", "--noinput"], ["load_starter_catalog"]):
+        finished = manage_py(*argv, database=database)
+        assert finished.returncode == 0, finished.stderr.decode()
+    return database
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["help"], ["check"], ["export_models", "--format", "json"], ["audit_log"], ["audit_log", "--format", "json"]],
+)
+def test_a_command_whose_reader_goes_away_stops_quietly_with_exit_1(catalog_database, argv):
+    # As in `manage.py audit_log | head -1`: the reader is gone before the first line.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        finished = manage_py(*argv, database=catalog_database, stdout=write_end)
+    finally:
+        os.close(write_end)
+
+    assert (finished.returncode, finished.stderr.decode()) == (1, "")
 
 
 # set_model_status

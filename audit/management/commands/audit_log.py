@@ -2,6 +2,7 @@
 [--format csv|json]"""
 
 import json
+from contextlib import closing
 
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
@@ -56,5 +57,6 @@ class Command(BaseCommand):
             if format == "csv"
             else (json.dumps(entry_json(e), ensure_ascii=False) + "\n" for e in entries.iterator(chunk_size=2000))
         )
-        for line in lines:
-            self.stdout.write(line, ending="")
+        with closing(lines):  # on any exit, e.g. a closed pipe, while the database is still open
+            for line in lines:
+                self.stdout.write(line, ending="")
