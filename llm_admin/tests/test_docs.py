@@ -1,4 +1,5 @@
-"""The documentation stays true: every API path is in docs/api.md, every command in docs/operators.md."""
+"""The documentation stays true: every API path is in docs/api.md, every command in
+docs/operators.md and, with an example, in the README."""
 
 import re
 from pathlib import Path
@@ -6,7 +7,8 @@ from pathlib import Path
 from django.core.management import get_commands
 from drf_spectacular.generators import SchemaGenerator
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
 PROJECT_APPS = ("models_registry", "audit", "accounts")
 
 
@@ -31,6 +33,16 @@ def test_every_project_command_is_in_the_operator_guide():
     commands = [name for name, app in get_commands().items() if app in PROJECT_APPS]
 
     missing = [name for name in commands if f"manage.py {name}" not in text]
+
+    assert commands
+    assert missing == []
+
+
+def test_every_project_command_has_an_example_in_the_readme():
+    text = (REPO / "README.md").read_text()
+    commands = [name for name, app in get_commands().items() if app in PROJECT_APPS]
+
+    missing = [name for name in commands if f"`manage {name}" not in text]
 
     assert commands
     assert missing == []
