@@ -130,7 +130,7 @@ def _mark_duplicates(rows: list[RowPlan]) -> None:
                 row.fail("name", f"{row.name!r} appears more than once (also at {others}; names ignore case).")
 
 
-def _load_existing(lowered: list[str], with_profiles: bool) -> dict[str, AIModel]:
+def _load_existing(lowered: list[str]) -> dict[str, AIModel]:
     found = {}
     for chunk in _chunks(lowered):
         queryset = (
@@ -139,9 +139,17 @@ def _load_existing(lowered: list[str], with_profiles: bool) -> dict[str, AIModel
             .alias(lowered_name=Lower("name"))
             .filter(lowered_name__any=chunk)
         )
-        if with_profiles:
-            queryset = queryset.prefetch_related("industry_profiles__industry")
         found.update({model.name.lower(): model for model in queryset})
+    return found
+
+
+def _load_profiles(models) -> dict[int, list[ModelIndustryProfile]]:
+    """The stored profiles of `models`, by model id (one array parameter per chunk, where
+    prefetch_related would send an IN list of every id)."""
+    found: dict[int, list[ModelIndustryProfile]] = {model.pk: [] for model in models}
+    for chunk in _chunks(list(found)):
+        for profile in ModelIndustryProfile.objects.select_related("industry").filter(model_id__any=chunk):
+            found[profile.model_id].append(profile)
     return found
 
 
@@ -182,7 +190,8 @@ class Planner:
         lowered |= {row.source.alias_of.lower() for row in rows if row.source.alias_of}
         lowered |= {row.values["successor"].lower() for row in primary if row.values.get("successor")}
         with_profiles = any("industries" in row.values for row in primary)
-        self.existing = _load_existing(sorted(lowered), with_profiles)
+        self.existing = _load_existing(sorted(lowered))
+        self.stored_profiles = _load_profiles(self.existing.values()) if with_profiles else {}
         for row in primary:
             if not row.errors:
                 self._build(row)
@@ -368,7 +377,8 @@ class Planner:
             }
         row.changed_fields = set(row.changes)
         if row.profiles is not None:
-            row.profile_changes = _profile_changes(row, row.wanted_profiles)
+            stored = self.stored_profiles.get(row.model.pk, [])
+            row.profile_changes = _profile_changes(row, stored, row.wanted_profiles)
         if row.before is not None:
             row.kind = UPDATE if row.changes or row.profile_changes else UNCHANGED
 
@@ -382,8 +392,10 @@ def _profile_snapshot(model_name: str, profile: ModelIndustryProfile) -> dict:
     }
 
 
-def _profile_changes(row: RowPlan, wanted: list[ModelIndustryProfile]) -> list[ProfileChange]:
-    stored = {p.industry_id: p for p in row.model.industry_profiles.all()} if row.model.pk else {}
+def _profile_changes(
+    row: RowPlan, stored_profiles: list[ModelIndustryProfile], wanted: list[ModelIndustryProfile]
+) -> list[ProfileChange]:
+    stored = {p.industry_id: p for p in stored_profiles}
     changes = []
     for profile in wanted:
         current = stored.pop(profile.industry_id, None)
