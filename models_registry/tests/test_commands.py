@@ -305,12 +305,10 @@ def test_streaming_commands_write_to_the_stdout_they_are_given(three_models, com
 
 
 def manage_py(*argv, database: Path, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
-    """`manage.py ARGV...` run as an operator runs it, in its own process, on `database`."""
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "llm_admin.test_settings",
-        "DATABASE_URL": f"sqlite:///{database}",
-    }
+    """`manage.py ARGV...` run as an operator runs it, in its own process, on `database`
+    (and the in-process cache, so that it shares nothing with the tests' Redis)."""
+    environment = {name: value for name, value in os.environ.items() if name != "REDIS_URL"}
+    environment |= {"DJANGO_SETTINGS_MODULE": "llm_admin.test_settings", "DATABASE_URL": f"sqlite:///{database}"}
     return subprocess.run(
         [sys.executable, str(REPO / "manage.py"), *argv],
         stdout=stdout,
