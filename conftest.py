@@ -1,5 +1,6 @@
 """Fixtures shared by every app's tests."""
 
+import gc
 import importlib
 import os
 
@@ -56,6 +57,14 @@ def pytest_collection_modifyitems(config, items):
 def pytest_sessionstart(session):
     if SERVICES_REQUIRED and not (ON_POSTGRES and ON_REDIS):
         raise pytest.UsageError("LLM_ADMIN_REQUIRE_SERVICES=1 but DATABASE_URL/REDIS_URL do not point at them.")
+
+
+@pytest.fixture(autouse=True)
+def _cycle_collector_left_on():
+    """Imports pause Python's cycle collector (models_registry/importing/cycle_collector.py);
+    no test, and nothing it runs, may leave it off for the tests after it."""
+    yield
+    assert gc.isenabled(), "Python's cycle collector was left off"
 
 
 REFERENCE_DATA = importlib.import_module("models_registry.migrations.0002_roles_and_starter_industries")

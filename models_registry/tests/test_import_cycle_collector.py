@@ -15,10 +15,13 @@ BAD = b"name,provider\nmodel-a,openai\nbad name!,openai\n"
 
 @pytest.fixture(autouse=True)
 def collector_on():
+    """Each test starts with the collector on, and leaves it as it found it."""
     was_enabled = gc.isenabled()
     gc.enable()
     yield
-    if not was_enabled:
+    if was_enabled:
+        gc.enable()
+    else:
         gc.disable()
 
 
