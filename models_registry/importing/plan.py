@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from audit.history import audited_fields, field_value
 from models_registry.importing.source import SourceFile, SourceRow
 from models_registry.models import AIModel, Industry, ModelIndustryProfile, Provider, RegisteredName
-from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR, successor_chain_problem
+from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR, is_name, successor_chain_problem
 from models_registry.resources import column_widget
 from models_registry.services.aimodels import ProfileInput, validate_aimodel
 
@@ -186,9 +186,11 @@ class Planner:
         for row in rows:
             _parse(row)
         _mark_duplicates(primary)
-        lowered = {row.name.lower() for row in rows if row.name}
-        lowered |= {row.source.alias_of.lower() for row in rows if row.source.alias_of}
-        lowered |= {row.values["successor"].lower() for row in primary if row.values.get("successor")}
+        # Only well-formed names are looked up: no other can be in the registry, and one
+        # with a NUL in it would not even reach PostgreSQL. Validation reports the rest.
+        named = [row.name for row in rows] + [row.source.alias_of for row in rows]
+        named += [row.values.get("successor") for row in primary]
+        lowered = {name.lower() for name in named if is_name(name)}
         with_profiles = any("industries" in row.values for row in primary)
         self.existing = _load_existing(sorted(lowered))
         self.stored_profiles = _load_profiles(self.existing.values()) if with_profiles else {}
@@ -200,7 +202,7 @@ class Planner:
             if row.source.alias_of is not None and not row.errors:
                 self._attach_alias(row, by_name)
         aliases = {a.lower() for row in by_name.values() if isinstance(row.model.aliases, list)
-                   for a in row.model.aliases if isinstance(a, str)}  # fmt: skip
+                   for a in row.model.aliases if is_name(a)}  # fmt: skip
         self.claims = _load_claims(sorted(lowered | aliases))
         self._resolve_successors(by_name)
         index = self._name_index(by_name)
@@ -209,6 +211,7 @@ class Planner:
             self._validate(row, index)
             if done % 500 == 0 or done == total:
                 self.progress(done, total)
+        _fail_rows_whose_successor_fails(rows)
         for row in rows:
             target = row.alias_target
             if target is not None and target.errors:
@@ -305,6 +308,7 @@ class Planner:
             if (claim := self.claims.get(row.values["successor"].lower())) is not None
         }  # fmt: skip
         loaded = AIModel.objects.in_bulk(targets)
+        unbuilt = {r.name.lower(): r for r in self.plan.rows if r.source.alias_of is None and r.model is None}
         for key, row in by_name.items():
             if "successor" not in row.values:
                 continue
@@ -317,6 +321,9 @@ class Planner:
                     row.model.successor = row.successor_row.model
             elif wanted.lower() in self.claims:
                 row.model.successor = loaded[self.claims[wanted.lower()][0]]
+            elif wanted.lower() in unbuilt:
+                row.fail("successor", f"The successor it names ({unbuilt[wanted.lower()].ref}) is invalid.")
+                continue
             else:
                 row.fail("successor", f"No model named {wanted!r} in the file or the registry.")
                 continue
@@ -326,6 +333,8 @@ class Planner:
         def next_of(key):
             if key in successors:
                 return successors[key]
+            if not is_name(key):
+                return None  # a row's malformed name, reported by validation; never sent to a query
             model = (
                 self.existing.get(key) or AIModel.objects.select_related("successor").filter(name__iexact=key).first()
             )
@@ -381,6 +390,25 @@ class Planner:
             row.profile_changes = _profile_changes(row, stored, row.wanted_profiles)
         if row.before is not None:
             row.kind = UPDATE if row.changes or row.profile_changes else UNCHANGED
+
+
+def _fail_rows_whose_successor_fails(rows: list[RowPlan]) -> None:
+    """A row whose successor is another row of the file is invalid when that row is, and
+    so on up the chain: it cannot be written without the model it points at."""
+    settled: set[int] = set()
+    for row in rows:
+        path, on_path, current = [], set(), row
+        while current is not None and id(current) not in settled and id(current) not in on_path:
+            if current.errors:
+                break
+            path.append(current)
+            on_path.add(id(current))
+            current = current.successor_row
+        failed = current is not None and bool(current.errors)
+        for item in reversed(path):
+            if failed:
+                item.fail("successor", f"The successor it names ({item.successor_row.ref}) is invalid.")
+            settled.add(id(item))
 
 
 def _profile_snapshot(model_name: str, profile: ModelIndustryProfile) -> dict:

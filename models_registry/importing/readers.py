@@ -159,6 +159,13 @@ def _json(data: bytes):
         raise ImportFileError(f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.") from error
 
 
+def _shown(value) -> str:
+    """A value from the file as a report shows it: as it is when it prints plainly, escaped
+    otherwise, so that no control character (a NUL, a terminal escape) reaches a screen."""
+    text = str(value)[:60]
+    return text if text.isprintable() else repr(text)
+
+
 def _read_json(data: bytes):
     items = _json(data)
     if not isinstance(items, list):
@@ -171,10 +178,11 @@ def _read_json(data: bytes):
         unknown = sorted(set(item) - set(COLUMNS))
         if unknown:
             raise ImportFileError(
-                f"Item {number} has unknown keys: {', '.join(unknown)}. The keys are: {', '.join(COLUMNS)}."
+                f"Item {number} has unknown keys: {', '.join(map(_shown, unknown))}. "
+                f"The keys are: {', '.join(COLUMNS)}."
             )
         columns |= set(item)
-        rows.append(SourceRow(f"item {number} ({item.get('name')!s:.60})", item))
+        rows.append(SourceRow(f"item {number} ({_shown(item.get('name'))})", item))
     return rows, columns
 
 

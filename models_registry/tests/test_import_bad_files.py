@@ -318,6 +318,10 @@ BAD_VALUES = [
     ("deprecation_date", "2024-13-01", "Enter a date as YYYY-MM-DD."),
     ("deprecation_date", "soon", "Enter a date as YYYY-MM-DD."),
     ("successor", "ghost-model", "No model named 'ghost-model' in the file or the registry."),
+    # A NUL is reported, and never sent to PostgreSQL, which refuses it in text (a 500 once).
+    ("name", "nul\x00name", "Start with a letter or digit; then letters, digits and . _ : / @ + - only."),
+    ("successor", "nul\x00model", "No model named 'nul\\x00model' in the file or the registry."),
+    ("aliases", "nul\x00alias", "'nul\\x00alias': Start with a letter or digit"),
     ("aliases", "bad alias", "'bad alias': Start with a letter or digit"),
     ("aliases", "twin,TWIN", "'TWIN' is listed twice or repeats the model's name."),
     ("industries", '[{"industry": "astrology"}]', "Unknown industry 'astrology'."),
@@ -407,6 +411,47 @@ def test_a_successor_cycle_through_the_registry_is_invalid():
 
     assert errors == {"line 2": {"successor": ["This successor would make a cycle of successors."]}}
     assert AIModel.objects.get(name="newer").successor is None
+
+
+def test_rows_whose_successor_in_the_file_is_invalid_are_invalid_too_up_the_chain():
+    # gpt-a -> gpt-b -> gpt-c, and gpt-c fails validation (a context window of 0); gpt-e
+    # -> gpt-f, and gpt-f cannot even be read. Once crashed the --skip-invalid import,
+    # which wrote gpt-a and gpt-b pointing at a model never saved.
+    data = csv_file(
+        "name,provider,successor,context_window",
+        "gpt-a,openai,gpt-b,",
+        "gpt-b,openai,gpt-c,",
+        "gpt-c,openai,,0",
+        "gpt-e,openai,gpt-f,",
+        "gpt-f,openai,,lots",
+        "gpt-d,openai,,",
+    )
+
+    assert refused_rows("models.csv", data) == {
+        "line 2": {"successor": ["The successor it names (line 3) is invalid."]},
+        "line 3": {"successor": ["The successor it names (line 4) is invalid."]},
+        "line 4": {"context_window": ["Ensure this value is greater than or equal to 1."]},
+        "line 5": {"successor": ["The successor it names (line 6) is invalid."]},
+        "line 6": {"context_window": ["Enter a whole number."]},
+    }
+    report = import_models(read_source("models.csv", data), actor=None, skip_invalid=True)
+    assert report.summary() == "created=1 updated=0 unchanged=0 invalid=5"
+    assert list(AIModel.objects.values_list("name", flat=True)) == ["gpt-d"]
+
+
+def test_a_malformed_name_in_a_successor_chain_is_reported_not_looked_up():
+    # The chain check once sent "bad\x00name" to PostgreSQL, which refuses NUL (a 500).
+    data = json.dumps([{"name": "gpt-a", "provider": "openai", "successor": "bad\x00name"},
+                       {"name": "bad\x00name", "provider": "openai"}]).encode()  # fmt: skip
+
+    errors = refused_rows("models.json", data)
+
+    assert errors == {
+        "item 1 (gpt-a)": {"successor": ["The successor it names (item 2 ('bad\\x00name')) is invalid."]},
+        "item 2 ('bad\\x00name')": {
+            "name": ["Start with a letter or digit; then letters, digits and . _ : / @ + - only."]
+        },
+    }
 
 
 def test_a_successor_in_the_registry_or_later_in_the_file_is_valid():
