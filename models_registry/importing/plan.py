@@ -9,17 +9,16 @@ of queries whatever the number of rows.
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models.functions import Lower
 
 from audit.history import audited_fields, field_value
+from models_registry.importing import registry_reads
 from models_registry.importing.source import SourceFile, SourceRow
-from models_registry.models import AIModel, Industry, ModelIndustryProfile, Provider, RegisteredName
+from models_registry.models import AIModel, Industry, ModelIndustryProfile, Provider
 from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR, is_name, successor_chain_problem
 from models_registry.resources import column_widget
 from models_registry.services.aimodels import ProfileInput, validate_aimodel
 
 NEW, UPDATE, UNCHANGED, INVALID = "new", "update", "unchanged", "invalid"
-CHUNK = 2000
 MODEL_HISTORY = AIModel.history.model
 PROFILE_HISTORY = ModelIndustryProfile.history.model
 
@@ -99,11 +98,6 @@ class BatchNameIndex:
         return found
 
 
-def _chunks(items: list):
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
 def _parse(row: RowPlan) -> None:
     cells = row.source.cells
     if "__all__" in cells:
@@ -128,41 +122,6 @@ def _mark_duplicates(rows: list[RowPlan]) -> None:
             for row in same:
                 others = ", ".join(other.ref for other in same if other is not row)
                 row.fail("name", f"{row.name!r} appears more than once (also at {others}; names ignore case).")
-
-
-def _load_existing(lowered: list[str]) -> dict[str, AIModel]:
-    found = {}
-    for chunk in _chunks(lowered):
-        queryset = (
-            AIModel.objects.select_for_update(of=("self",))
-            .select_related("provider", "successor")
-            .alias(lowered_name=Lower("name"))
-            .filter(lowered_name__any=chunk)
-        )
-        found.update({model.name.lower(): model for model in queryset})
-    return found
-
-
-def _load_profiles(models) -> dict[int, list[ModelIndustryProfile]]:
-    """The stored profiles of `models`, by model id (one array parameter per chunk, where
-    prefetch_related would send an IN list of every id)."""
-    found: dict[int, list[ModelIndustryProfile]] = {model.pk: [] for model in models}
-    for chunk in _chunks(list(found)):
-        for profile in ModelIndustryProfile.objects.select_related("industry").filter(model_id__any=chunk):
-            found[profile.model_id].append(profile)
-    return found
-
-
-def _load_claims(lowered: list[str]) -> dict:
-    claims = {}
-    for chunk in _chunks(lowered):
-        claims.update(
-            (name, (model_id, model_name))
-            for name, model_id, model_name in RegisteredName.objects.filter(name__any=chunk).values_list(
-                "name", "model_id", "model__name"
-            )
-        )
-    return claims
 
 
 def _rendered(model: AIModel) -> dict:
@@ -192,8 +151,8 @@ class Planner:
         named += [row.values.get("successor") for row in primary]
         lowered = {name.lower() for name in named if is_name(name)}
         with_profiles = any("industries" in row.values for row in primary)
-        self.existing = _load_existing(sorted(lowered))
-        self.stored_profiles = _load_profiles(self.existing.values()) if with_profiles else {}
+        self.existing = registry_reads.models_named(sorted(lowered))
+        self.stored_profiles = registry_reads.profiles_of(self.existing.values()) if with_profiles else {}
         for row in primary:
             if not row.errors:
                 self._build(row)
@@ -203,7 +162,7 @@ class Planner:
                 self._attach_alias(row, by_name)
         aliases = {a.lower() for row in by_name.values() if isinstance(row.model.aliases, list)
                    for a in row.model.aliases if is_name(a)}  # fmt: skip
-        self.claims = _load_claims(sorted(lowered | aliases))
+        self.claims = registry_reads.name_claims(sorted(lowered | aliases))
         self._resolve_successors(by_name)
         index = self._name_index(by_name)
         total = len(by_name)

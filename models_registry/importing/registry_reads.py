@@ -1,0 +1,46 @@
+"""What the registry holds already, read for a whole import in a few queries per 2,000
+names: each chunk is sent as one array parameter (`= ANY(%s)` on PostgreSQL)."""
+
+from django.db.models.functions import Lower
+
+from models_registry.models import AIModel, ModelIndustryProfile, RegisteredName
+from models_registry.services.bulk import batched
+
+CHUNK = 2000
+
+
+def models_named(lowered: list[str]) -> dict[str, AIModel]:
+    """The models with these (lowercased) names, locked for the import, by lowercased name."""
+    found = {}
+    for chunk in batched(lowered, CHUNK):
+        queryset = (
+            AIModel.objects.select_for_update(of=("self",))
+            .select_related("provider", "successor")
+            .alias(lowered_name=Lower("name"))
+            .filter(lowered_name__any=chunk)
+        )
+        found.update({model.name.lower(): model for model in queryset})
+    return found
+
+
+def profiles_of(models) -> dict[int, list[ModelIndustryProfile]]:
+    """The stored profiles of `models`, by model id (one array parameter per chunk, where
+    prefetch_related would send an IN list of every id)."""
+    found: dict[int, list[ModelIndustryProfile]] = {model.pk: [] for model in models}
+    for chunk in batched(list(found), CHUNK):
+        for profile in ModelIndustryProfile.objects.select_related("industry").filter(model_id__any=chunk):
+            found[profile.model_id].append(profile)
+    return found
+
+
+def name_claims(lowered: list[str]) -> dict:
+    """{lowercased name or alias: (model id, model name)} for those of `lowered` held."""
+    claims = {}
+    for chunk in batched(lowered, CHUNK):
+        claims.update(
+            (name, (model_id, model_name))
+            for name, model_id, model_name in RegisteredName.objects.filter(name__any=chunk).values_list(
+                "name", "model_id", "model__name"
+            )
+        )
+    return claims
