@@ -4,6 +4,7 @@ docs/operators.md and, with an example, in the README."""
 import re
 from pathlib import Path
 
+import pytest
 from django.core.management import get_commands
 from drf_spectacular.generators import SchemaGenerator
 
@@ -28,21 +29,15 @@ def test_every_api_path_is_in_the_api_reference():
     assert missing == []
 
 
-def test_every_project_command_is_in_the_operator_guide():
-    text = (DOCS / "operators.md").read_text()
+@pytest.mark.parametrize(
+    ("document", "usage"),
+    [("docs/operators.md", "manage.py {name}"), ("README.md", "`manage {name}")],  # the README's table of examples
+)
+def test_every_project_command_is_documented_with_an_example(document, usage):
+    text = (REPO / document).read_text()
     commands = [name for name, app in get_commands().items() if app in PROJECT_APPS]
 
-    missing = [name for name in commands if f"manage.py {name}" not in text]
-
-    assert commands
-    assert missing == []
-
-
-def test_every_project_command_has_an_example_in_the_readme():
-    text = (REPO / "README.md").read_text()
-    commands = [name for name, app in get_commands().items() if app in PROJECT_APPS]
-
-    missing = [name for name in commands if f"`manage {name}" not in text]
+    missing = [name for name in commands if usage.format(name=name) not in text]
 
     assert commands
     assert missing == []
