@@ -8,6 +8,7 @@ from django.utils import timezone
 from audit.bulk import ObjectChange, create_audit_entries, insert_history_rows, insert_objects, insert_rows
 from models_registry.importing.plan import NEW, UPDATE, ImportPlan, RowPlan
 from models_registry.models import AIModel, ModelIndustryProfile, Provider, RegisteredName
+from models_registry.services.bulk import batched
 from models_registry.services.catalog import actor_name
 
 BATCH = 1000
@@ -19,8 +20,7 @@ def _ids(objects) -> list:
 
 
 def _history(model_class, ids: list, history_type: str, timestamp) -> None:
-    for start in range(0, len(ids), BATCH * 5):
-        chunk = ids[start : start + BATCH * 5]
+    for chunk in batched(ids, BATCH * 5):
         insert_history_rows(
             model_class._base_manager.filter(pk__any=chunk), history_type=history_type, timestamp=timestamp
         )

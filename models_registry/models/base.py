@@ -7,12 +7,14 @@ from django.db import models
 
 # C0 control characters other than tab and newline: they break spreadsheets (XLSX cannot
 # hold them) and terminals, and no model name, description or label needs them.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+CONTROL_RANGES = "\x00-\x08\x0b-\x1f"
+CONTROL_CHARACTERS = re.compile(f"[{CONTROL_RANGES}]")
 # Halves of a UTF-16 pair on their own (a JSON "\ud800" escape makes one): not encodable as
 # UTF-8, so PostgreSQL refuses them and no client could read them back.
-LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+SURROGATE_RANGE = "\ud800-\udfff"
+LONE_SURROGATES = re.compile(f"[{SURROGATE_RANGE}]")
 NOT_UNICODE = "Unpaired surrogate code points (U+D800 to U+DFFF) are not valid text."
-NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")  # either of the two, in one scan
+NOT_TEXT = re.compile(f"[{CONTROL_RANGES}{SURROGATE_RANGE}]")  # either of the two, in one scan
 
 
 # What every JSON value must fit: PostgreSQL cannot store NUL, NaN or infinities, and what
