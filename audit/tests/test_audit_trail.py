@@ -312,7 +312,7 @@ def make_audit_entry():
 
 
 def make_security_event():
-    return record_security_event(SecurityEventType.LOGIN_FAILED, username="someone")
+    return SecurityEvent.objects.get(pk=record_security_event(SecurityEventType.LOGIN_FAILED, username="someone"))
 
 
 def make_history_record():
