@@ -18,8 +18,10 @@ import time
 
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 monotonic = time.monotonic  # the breaker's clock (tests move it instead of sleeping)
@@ -127,4 +129,6 @@ class CircuitBreakerRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = CircuitBreakerRedisCacheClient
         self.breaker = breaker_for(",".join(self._servers))
-        self._options = {**self._options, "breaker": self.breaker}
+        # One try per call: the breaker is the retry policy (redis-py would otherwise retry a
+        # hung call, waiting out the socket timeout several times).
+        self._options = {"retry": Retry(NoBackoff(), 0), **self._options, "breaker": self.breaker}
