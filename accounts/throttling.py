@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 
 from audit.choices import SecurityEventType
 from audit.security import client_ip, record_security_event
+from llm_admin.cache import CacheUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,14 @@ def _hit(key: str, seconds: int) -> int:
         return cache.incr(key)  # another worker added it meanwhile
 
 
+def cache_failed(error: Exception, consequence: str) -> None:
+    # While the breaker is open it has said so once already; a traceback per request would flood the log.
+    if isinstance(error, CacheUnavailable):
+        logger.debug("cache skipped; %s", consequence)
+    else:
+        logger.warning("cache unavailable; %s", consequence, exc_info=True)
+
+
 # --- Failed tokens, per client address ------------------------------------------------
 
 
@@ -50,8 +59,8 @@ def auth_failure_retry_after(request) -> int | None:
     key, retry_after = _window(AUTH_FAILURES, client_ip(request) or "unknown", seconds)
     try:
         failures = cache.get(key, 0)
-    except Exception:  # fail open: a broken cache must not lock everyone out
-        logger.warning("cache unavailable; failed tokens are not throttled", exc_info=True)
+    except Exception as error:  # fail open: a broken cache must not lock everyone out
+        cache_failed(error, "failed tokens are not throttled")
         return None
     return retry_after if failures >= limit else None
 
@@ -64,8 +73,8 @@ def auth_failure_count(request) -> None:
     key, _ = _window(AUTH_FAILURES, client_ip(request) or "unknown", seconds)
     try:
         _hit(key, seconds)
-    except Exception:
-        logger.warning("cache unavailable; a failed token was not counted", exc_info=True)
+    except Exception as error:
+        cache_failed(error, "a failed token was not counted")
 
 
 # --- Requests per client (DRF's throttle machinery) -------------------------------------
@@ -97,8 +106,8 @@ class ClientRateThrottle(throttling.SimpleRateThrottle):
         key, self.retry_after = _window(self.scope, ident, self.duration)
         try:
             allowed = _hit(key, self.duration) <= self.num_requests
-        except Exception:
-            logger.warning("cache unavailable; API clients are not rate limited", exc_info=True)
+        except Exception as error:
+            cache_failed(error, "API clients are not rate limited")
             return True
         if not allowed:
             record_security_event(SecurityEventType.RATE_LIMITED, request=request, detail={"limit": self.rate})
