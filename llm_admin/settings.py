@@ -178,12 +178,12 @@ API_AUTH_FAILURE_WINDOW = env.int("API_AUTH_FAILURE_WINDOW", default=300)
 
 
 def rate_limit(value: str) -> str | None:
-    """`1000/min` (per s, min, hour or day), or none/off."""
+    """`1000/min` (at least 1, per s, min, hour or day), or none/off."""
     value = value.strip().lower()
     if value in ("", "none", "off"):
         return None
     count, _, period = value.partition("/")
-    if not count.isdigit() or period not in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"):
+    if not count.isdigit() or int(count) < 1 or period not in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"):
         raise ImproperlyConfigured(f"API_RATE_LIMIT must look like 1000/min, or be none: got {value!r}.")
     return value
 

@@ -195,7 +195,7 @@ def test_api_rate_limit_is_read_from_the_environment(value, expected):
     assert rate_limit(value) == expected
 
 
-@pytest.mark.parametrize("value", ["1000", "fast", "10/fortnight", "-1/min"])
+@pytest.mark.parametrize("value", ["1000", "fast", "10/fortnight", "-1/min", "0/min", "1.5/s", "/min"])
 def test_a_malformed_api_rate_limit_stops_the_start(value):
     from django.core.exceptions import ImproperlyConfigured
 
