@@ -183,7 +183,8 @@ def rate_limit(value: str) -> str | None:
     if value in ("", "none", "off"):
         return None
     count, _, period = value.partition("/")
-    if not count.isdigit() or int(count) < 1 or period not in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"):
+    periods = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+    if not count.isdigit() or int(count) < 1 or period not in periods:
         raise ImproperlyConfigured(f"API_RATE_LIMIT must look like 1000/min, or be none: got {value!r}.")
     return value
 
