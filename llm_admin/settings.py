@@ -175,6 +175,8 @@ TRUST_PROXY_HEADERS = env.bool("DJANGO_TRUST_PROXY_HEADERS", default=False)
 # (0 switches it off). Counted in the cache, so all workers sharing Redis agree.
 API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=20)
 API_AUTH_FAILURE_WINDOW = env.int("API_AUTH_FAILURE_WINDOW", default=300)
+if API_AUTH_FAILURE_WINDOW < 1:
+    raise ImproperlyConfigured("API_AUTH_FAILURE_WINDOW is a number of seconds, at least 1.")
 
 
 def rate_limit(value: str) -> str | None:

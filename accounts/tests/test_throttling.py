@@ -267,3 +267,22 @@ def test_failed_tokens_counted_in_another_process_throttle_this_one(clock):
 
     assert get(token="guess", address=HERE).status_code == 429
     assert get(token="guess", address=ELSEWHERE).status_code == 401
+
+
+@pytest.mark.parametrize("window", ["0", "-5"])
+def test_a_failure_window_under_a_second_stops_the_start(window):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")} | {
+        "DJANGO_SETTINGS_MODULE": "llm_admin.test_settings",
+        "API_AUTH_FAILURE_WINDOW": window,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "API_AUTH_FAILURE_WINDOW" in result.stderr
