@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.core.management.sql import emit_post_migrate_signal
 from hypothesis import HealthCheck, settings
 
@@ -91,6 +92,14 @@ def _reference_data_for_transactional_tests(request):
                 Industry(slug=slug, name=name, description=description, settings_schema=schema)
                 for slug, name, description, schema in REFERENCE_DATA.INDUSTRIES
             )
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: no throttle counts (failed tokens, requests per
+    client) or cached lists carried over from an earlier test."""
+    cache.clear()
     yield
 
 

@@ -1,5 +1,6 @@
 """API token authentication: django-rest-knox's hashed tokens, sent as `Token <key>` or
-`Bearer <key>` (so OpenAI SDKs work), with last-use tracking and rejections logged."""
+`Bearer <key>` (so OpenAI SDKs work), with last-use tracking, rejections logged, and an
+address that keeps failing refused (429) before its tokens are even looked at."""
 
 import datetime
 
@@ -8,6 +9,7 @@ from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
+from accounts.throttling import auth_failure_count, auth_failure_retry_after
 from audit.choices import SecurityEventType
 from audit.security import record_security_event
 
@@ -16,11 +18,19 @@ SCHEMES = (b"token", b"bearer")
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 
 
+class AuthenticationThrottled(exceptions.Throttled):
+    default_detail = "Too many failed tokens from this address."
+
+
 class TokenAuthentication(KnoxTokenAuthentication):
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() not in SCHEMES:
             return None
+        retry_after = auth_failure_retry_after(request)
+        if retry_after is not None:
+            record_security_event(SecurityEventType.AUTH_THROTTLED, request=request, user=None)
+            raise AuthenticationThrottled(wait=retry_after)
         try:
             if len(parts) != 2:
                 raise exceptions.AuthenticationFailed("Invalid token header: send 'Bearer <token>'.")
@@ -33,6 +43,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
             record_security_event(
                 SecurityEventType.TOKEN_REJECTED, request=request, user=None, detail={"reason": str(error.detail)}
             )
+            auth_failure_count(request)
             raise
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

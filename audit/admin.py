@@ -102,7 +102,17 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(ReadOnlyAdmin):
-    list_display = ["timestamp", "event", "username", "ip_address", "method", "path", "request_id"]
+    list_display = [
+        "timestamp",
+        "event",
+        "count",
+        "last_seen_at",
+        "username",
+        "ip_address",
+        "method",
+        "path",
+        "request_id",
+    ]
     list_filter = ["event", ("timestamp", admin.DateFieldListFilter)]
     search_fields = ["username", "ip_address", "request_id", "path"]
     date_hierarchy = "timestamp"

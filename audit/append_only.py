@@ -1,8 +1,9 @@
 """On PostgreSQL the database itself refuses UPDATE and DELETE on the log tables.
 
 Installed after every `migrate` (so new historical tables are covered as they appear).
-The one exception is the documented history retention command, which sets
-`llm_admin.retention = on` for its own transaction and audits itself.
+The exceptions: the documented history retention command, which sets
+`llm_admin.retention = on` for its own transaction and audits itself; and the security
+log's count of repeated events, which may only go up (with `last_seen_at`).
 """
 
 from django.apps import apps
@@ -15,6 +16,14 @@ CREATE OR REPLACE FUNCTION llm_admin_append_only() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND current_setting('llm_admin.retention', true) = 'on' THEN
         RETURN OLD;
+    END IF;
+    -- The security log counts repeated events (audit.security._insert_or_count): its one
+    -- allowed UPDATE moves `count` up and `last_seen_at` not back, and nothing else.
+    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'audit_securityevent' THEN
+        IF NEW.count > OLD.count AND NEW.last_seen_at >= OLD.last_seen_at
+           AND to_jsonb(NEW) - 'count' - 'last_seen_at' = to_jsonb(OLD) - 'count' - 'last_seen_at' THEN
+            RETURN NEW;
+        END IF;
     END IF;
     RAISE EXCEPTION 'table % is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';

@@ -31,3 +31,14 @@ class SecurityEventType(models.TextChoices):
     TOKEN_CREATED = "token_created", "Token created"
     TOKEN_REVOKED = "token_revoked", "Token revoked"
     TOKEN_REJECTED = "token_rejected", "Token rejected"
+    AUTH_THROTTLED = "auth_throttled", "Too many failed tokens (throttled)"
+    RATE_LIMITED = "rate_limited", "Rate limit reached"
+
+
+# Events a client can repeat at will: identical ones (same type, address, user and minute)
+# are counted in one row, so a flood grows the security log by a bounded number of rows.
+# Token creation and revocation are not: each names its token, and only staff cause them.
+AGGREGATED_SECURITY_EVENTS = frozenset(SecurityEventType) - {
+    SecurityEventType.TOKEN_CREATED,
+    SecurityEventType.TOKEN_REVOKED,
+}

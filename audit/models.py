@@ -104,6 +104,13 @@ class AuditEntry(AppendOnlyModel):
 
 
 class SecurityEvent(AppendOnlyModel):
+    """One security event, or identical ones counted together (see AGGREGATED_SECURITY_EVENTS).
+
+    A counted row keeps the details of its first occurrence (`timestamp`, path, request id,
+    detail); `count` and `last_seen_at` are the only columns that ever change, and only
+    forward, through the one upsert in `audit.security`.
+    """
+
     timestamp = models.DateTimeField(default=timezone.now, db_index=True)
     event = models.CharField(max_length=30, choices=SecurityEventType.choices)
     user_id = models.IntegerField(null=True, blank=True)
@@ -113,6 +120,11 @@ class SecurityEvent(AppendOnlyModel):
     method = models.CharField(max_length=10, blank=True)
     path = models.CharField(max_length=500, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    count = models.PositiveIntegerField(default=1, help_text="Occurrences counted in this row.")
+    last_seen_at = models.DateTimeField(default=timezone.now, help_text="When the last of them happened.")
+    # "event|address|user id|minute" for counted events, null for the others (nulls never
+    # collide): the unique index the upsert counts into.
+    aggregation_key = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -120,4 +132,5 @@ class SecurityEvent(AppendOnlyModel):
         ordering = ["-timestamp", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.event} {self.username or '-'}"
+        times = f" (x{self.count})" if self.count > 1 else ""
+        return f"{self.event} {self.username or '-'}{times}"

@@ -111,7 +111,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache behind a circuit breaker: after a failure, the cache is
+            # skipped for CACHE_FAILURE_COOLDOWN seconds instead of every request waiting.
+            "BACKEND": "llm_admin.cache.CircuitBreakerRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "llm_admin",
             "TIMEOUT": 3600,
@@ -120,6 +122,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHE_FAILURE_COOLDOWN = env.int("CACHE_FAILURE_COOLDOWN", default=30)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -161,16 +164,48 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "audit.security.client_ip"  # the one reading of the client's address
+
+# Behind a reverse proxy: only then are X-Forwarded-Proto (HTTPS) and X-Forwarded-For (the
+# client's address) believed. Without a proxy any client could send them.
+TRUST_PROXY_HEADERS = env.bool("DJANGO_TRUST_PROXY_HEADERS", default=False)
+
+# API tokens that fail: after API_AUTH_FAILURE_LIMIT failures from one address within a
+# window of API_AUTH_FAILURE_WINDOW seconds, that address gets 429 until the window ends
+# (0 switches it off). Counted in the cache, so all workers sharing Redis agree.
+API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=20)
+API_AUTH_FAILURE_WINDOW = env.int("API_AUTH_FAILURE_WINDOW", default=300)
+if API_AUTH_FAILURE_WINDOW < 1:
+    raise ImproperlyConfigured("API_AUTH_FAILURE_WINDOW is a number of seconds, at least 1.")
+
+
+def rate_limit(value: str) -> str | None:
+    """`1000/min` (at least 1, per s, min, hour or day), or none/off."""
+    value = value.strip().lower()
+    if value in ("", "none", "off"):
+        return None
+    count, _, period = value.partition("/")
+    periods = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+    if not count.isdigit() or int(count) < 1 or period not in periods:
+        raise ImproperlyConfigured(f"API_RATE_LIMIT must look like 1000/min, or be none: got {value!r}.")
+    return value
+
+
+# Requests per API client (per token; per user for admin sessions).
+API_RATE_LIMIT = rate_limit(env.str("API_RATE_LIMIT", default="1000/min"))
 
 # Production hardening: everything `check --deploy` asks for when debug is off.
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUST_PROXY_HEADERS:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# Load balancers probe health over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -193,6 +228,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "llm_admin.api.exceptions.exception_handler",
     "URL_FORMAT_OVERRIDE": None,  # `?format=csv` on the audit log is ours, not a renderer switch
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"client": API_RATE_LIMIT},
 }
 # API tokens: django-rest-knox, hashed, no expiry unless asked for.
 # The token model is ours (accounts.ServiceToken); knox's own migrations would still create

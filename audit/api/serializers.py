@@ -22,7 +22,10 @@ class SecurityEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SecurityEvent
-        fields = ["id", "timestamp", "event", "user", "ip_address", "method", "path", "request_id", "detail"]
+        fields = [
+            "id", "timestamp", "last_seen_at", "count", "event", "user", "ip_address", "method", "path", "request_id",
+            "detail",
+        ]  # fmt: skip
 
     def get_user(self, event) -> str | None:
         return event.username or None

@@ -312,7 +312,10 @@ def make_audit_entry():
 
 
 def make_security_event():
-    return record_security_event(SecurityEventType.LOGIN_FAILED, username="someone")
+    # An event that is never counted into an earlier row, so each call makes a new row (the
+    # counted rows have tests of their own in test_security_log_aggregation.py).
+    row_id = record_security_event(SecurityEventType.TOKEN_REVOKED, username="someone")
+    return SecurityEvent.objects.get(pk=row_id)
 
 
 def make_history_record():

@@ -4,6 +4,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 
+from llm_admin.cache import CacheUnavailable
+
 
 def healthz(request):
     """The process answers."""
@@ -22,6 +24,8 @@ def readyz(request):
         cache.set("readyz", "ok", 5)
         if cache.get("readyz") != "ok":
             checks["cache"] = "error: value not kept"
+    except CacheUnavailable as error:  # the circuit breaker is open: not even tried
+        checks["cache"] = f"error: {error}"
     except Exception as error:
         checks["cache"] = f"error: {type(error).__name__}"
     ready = all(value == "ok" for value in checks.values())

@@ -2,6 +2,7 @@
 gateways that speak OpenAI can read it with an API token as their key."""
 
 import datetime
+import math
 from email.utils import format_datetime
 
 from drf_spectacular.utils import extend_schema
@@ -54,6 +55,13 @@ class OpenAIView(APIView):
                 status.HTTP_401_UNAUTHORIZED,
             )
             response["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        if isinstance(exc, exceptions.Throttled):  # logged where it was decided
+            response = openai_error(
+                str(exc.detail), "rate_limit_exceeded", status.HTTP_429_TOO_MANY_REQUESTS, "requests"
+            )
+            if exc.wait is not None:
+                response["Retry-After"] = str(math.ceil(exc.wait))
             return response
         if isinstance(exc, exceptions.PermissionDenied):
             record_security_event(SecurityEventType.PERMISSION_DENIED, request=self.request, detail={"status": 403})

@@ -1140,7 +1140,11 @@ def test_the_security_log_shows_each_denial_with_who_what_and_where(api_as, open
     assert (event["user"], event["method"], event["path"]) == ("vic", "DELETE", f"/api/v1/models/{model.pk}")
     assert event["ip_address"] == "127.0.0.1"
     assert event["request_id"] == denied["X-Request-ID"]
-    assert set(event) == {"id", "timestamp", "event", "user", "ip_address", "method", "path", "request_id", "detail"}
+    assert event["count"] == 1 and event["last_seen_at"] == event["timestamp"]
+    assert set(event) == {
+        "id", "timestamp", "last_seen_at", "count", "event", "user", "ip_address", "method", "path", "request_id",
+        "detail",
+    }  # fmt: skip
 
 
 def test_the_security_log_is_newest_first_and_filters_by_user(api_as):
