@@ -28,9 +28,10 @@ from models_registry.api.serializers import (
     IndustrySerializer,
     ModelOptionSerializer,
     ProviderSerializer,
+    schema_pattern,
 )
-from models_registry.choices import BulkAction
-from models_registry.filtersets import AIModelFilterSet
+from models_registry.choices import BulkAction, Capability, ModelType
+from models_registry.filtersets import SLUG_PATTERN, AIModelFilterSet
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.selectors import aimodel_options
 from models_registry.services import (
@@ -204,9 +205,9 @@ class AIModelViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="The selection list: active models, by provider then name",
         parameters=[
-            OpenApiParameter("model_type", OpenApiTypes.STR, many=True),
-            OpenApiParameter("industry", OpenApiTypes.STR, many=True),
-            OpenApiParameter("capability", OpenApiTypes.STR, many=True),
+            OpenApiParameter("model_type", OpenApiTypes.STR, many=True, enum=ModelType.values),
+            OpenApiParameter("industry", OpenApiTypes.STR, many=True, pattern=schema_pattern(SLUG_PATTERN)),
+            OpenApiParameter("capability", OpenApiTypes.STR, many=True, enum=Capability.values),
         ],
         responses={200: ModelOptionSerializer(many=True), 304: OpenApiResponse(description="Not modified")},
     )
