@@ -6,6 +6,7 @@ derivation on the real routes, and check real error answers against the document
 """
 
 import json
+import re
 
 import jsonschema
 import pytest
@@ -157,6 +158,16 @@ def test_request_bodies_state_the_name_slug_and_text_rules(document):
     assert provider["name"]["pattern"] == TEXT_PATTERN
     assert schemas["DependencyRequest"]["properties"]["component_name"]["pattern"] == TEXT_PATTERN
     assert schemas["BulkRequestRequest"]["properties"]["ids"]["maxItems"] == 1000
+    assert (model["context_window"]["minimum"], model["context_window"]["maximum"]) == (1, 100_000_000)
+    assert (model["max_output_tokens"]["minimum"], model["max_output_tokens"]["maximum"]) == (0, 100_000_000)
+    cost = re.compile(model["input_cost_per_million_tokens"]["pattern"])
+    assert [bool(cost.match(value)) for value in ("0.0046875", "999999.9999999999", "-1", "", "1000000")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 @pytest.fixture
@@ -194,3 +205,9 @@ def test_real_error_answers_match_their_documented_bodies(document, api):
         conforms(document, body_schema(document, label, status), response.json())
     nested = {"1": {"industry": ["Object with slug=nope does not exist."]}}
     assert answers[("POST /api/v1/models", "400")].json()["industries"] == nested
+
+
+def test_304_where_if_none_match_is_honoured(document):
+    with_304 = {label for label, _ in operations(document) if "304" in statuses(document, label)}
+
+    assert with_304 == {"GET /api/v1/models/{id}", "GET /api/v1/models/options"}

@@ -9,8 +9,10 @@ from models_registry.choices import BulkAction, Capability, ModelStatus, ModelTy
 from models_registry.filtersets import SLUG_PATTERN
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.models.aimodels import (
+    CONTEXT_WINDOW_RANGE,
     COST_DECIMAL_PLACES,
     COST_DIGITS,
+    MAX_OUTPUT_TOKENS_RANGE,
     NAME_MAX_LENGTH,
     NAME_VALIDATOR,
     is_name,
@@ -40,11 +42,15 @@ class NameField(TextField):
     """A model name or alias, taken as sent: surrounding blanks are refused, not trimmed."""
 
     def __init__(self, **kwargs):
-        super().__init__(max_length=NAME_MAX_LENGTH, trim_whitespace=False, **kwargs)
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        super().__init__(trim_whitespace=False, **kwargs)
 
 
 class ModelNameField(NameField):
     """Another model, named by its name or an alias (any case)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=None, **kwargs)  # the value validated is the model found
 
     def to_internal_value(self, data):
         name = super().to_internal_value(data)
@@ -71,6 +77,19 @@ class SlugField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
+def whole_number_in(bounds: tuple[int, int]) -> serializers.IntegerField:
+    """An optional whole number; the schema states the model's range (the model checks it)."""
+    # A class, not an annotated instance: a serializer deep-copies its fields, annotations lost.
+    schema = {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
+    ranged = extend_schema_field(schema)(type("WholeNumberField", (serializers.IntegerField,), {}))
+    return ranged(allow_null=True, default=None)
+
+
+# A price as the schema states it: digits, at most 10 decimal places, never negative.
+COST_PATTERN = rf"^(?=.*\d)\d{{0,{COST_DIGITS - COST_DECIMAL_PLACES}}}(?:\.\d{{0,{COST_DECIMAL_PLACES}}})?$"
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": COST_PATTERN})
 class CostField(serializers.DecimalField):
     def __init__(self, **kwargs):
         super().__init__(
@@ -95,8 +114,8 @@ class AIModelSerializer(serializers.Serializer):
     provider = SlugField(queryset=Provider.objects.all())
     model_type = serializers.ChoiceField(choices=ModelType.choices, default=ModelType.CHAT)
     capabilities = serializers.ListField(child=serializers.ChoiceField(choices=Capability.choices), default=list)
-    context_window = serializers.IntegerField(allow_null=True, default=None)
-    max_output_tokens = serializers.IntegerField(allow_null=True, default=None)
+    context_window = whole_number_in(CONTEXT_WINDOW_RANGE)
+    max_output_tokens = whole_number_in(MAX_OUTPUT_TOKENS_RANGE)
     input_cost_per_million_tokens = CostField(default=None)
     output_cost_per_million_tokens = CostField(default=None)
     status = serializers.ChoiceField(choices=ModelStatus.choices, default=ModelStatus.ACTIVE)

@@ -52,6 +52,9 @@ REASON_PARAMETER = OpenApiParameter(
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you read; 412 if it is stale."
 )
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you have; 304 if it is current."
+)
 ETAG_NUMBER = re.compile(r'^(?:W/)?"(\d+)"$')
 CONFLICT = inline_serializer(
     "DeleteConflict",
@@ -74,7 +77,11 @@ def expected_version(request) -> int | None:
 
 @extend_schema_view(
     list=extend_schema(summary="List models", responses=AIModelSerializer(many=True)),
-    retrieve=extend_schema(summary="One model (with an ETag)"),
+    retrieve=extend_schema(
+        summary="One model (with an ETag)",
+        parameters=[IF_NONE_MATCH],
+        responses={200: AIModelSerializer, 304: OpenApiResponse(description="Not modified")},
+    ),
     create=extend_schema(summary="Create a model", parameters=[REASON_PARAMETER]),
     update=extend_schema(summary="Replace a model", parameters=[REASON_PARAMETER, IF_MATCH]),
     partial_update=extend_schema(summary="Change a model", parameters=[REASON_PARAMETER, IF_MATCH]),
