@@ -221,10 +221,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["llm_admin.api.permissions.RegistryPermissions"],
     "DEFAULT_PAGINATION_CLASS": "llm_admin.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["llm_admin.api.filters.FilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["llm_admin.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["llm_admin.api.parsers.SafeJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "llm_admin.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "llm_admin.api.exceptions.exception_handler",
     "URL_FORMAT_OVERRIDE": None,  # `?format=csv` on the audit log is ours, not a renderer switch
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -13,8 +13,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("llm_admin.api.urls")),
     path("v1/models", OpenAIModelListView.as_view(), name="openai-models"),
-    re_path(r"^v1/models/(?P<name>.+)$", OpenAIModelDetailView.as_view(), name="openai-model"),
+    # [\s\S], not ".": a name with a newline is still a name to look up (and a JSON 404).
+    re_path(r"^v1/models/(?P<name>[\s\S]+)\Z", OpenAIModelDetailView.as_view(), name="openai-model"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    re_path(r"^(?:api|v1)/.*$", api_not_found),
+    re_path(r"^(?:api|v1)/[\s\S]*\Z", api_not_found),
 ]

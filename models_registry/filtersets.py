@@ -1,7 +1,6 @@
 """How models are filtered and searched: one FilterSet for the API, the export command and
 the admin, so all of them select the same models for the same parameters (API.md §3)."""
 
-import re
 from decimal import ROUND_FLOOR, Decimal
 
 import django_filters
@@ -15,9 +14,10 @@ from audit.filtersets import UTCDateTimeFilter
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.models.aimodels import CONTEXT_WINDOW_RANGE, COST_DECIMAL_PLACES, COST_DIGITS
+from models_registry.models.providers import PROVIDER_SLUG_VALIDATOR
 from models_registry.querysets import UnicodeLower
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+SLUG_PATTERN = PROVIDER_SLUG_VALIDATOR.regex  # provider and industry slugs
 COST_LIMIT = Decimal(10) ** (COST_DIGITS - COST_DECIMAL_PLACES)  # prices are below this
 SEARCHED_TEXT = ["name", "display_name", "provider__slug", "provider__name", "description"]
 ORDERING_FIELDS = {
@@ -63,7 +63,7 @@ class SlugListField(forms.Field):
     widget = forms.SelectMultiple
 
     def to_python(self, value):
-        return [item for item in (value or []) if item]
+        return list(value or [])  # an empty one ("?industry=") is not a slug either
 
     def validate(self, value):
         super().validate(value)
@@ -73,7 +73,7 @@ class SlugListField(forms.Field):
                 raise forms.ValidationError("%(value)r is not a valid slug.", params={"value": item})
 
 
-@extend_schema_field(serializers.ListField(child=serializers.CharField()))
+@extend_schema_field(serializers.ListField(child=serializers.RegexField(SLUG_PATTERN)))
 class SlugsFilter(django_filters.Filter):
     field_class = SlugListField
 

@@ -28,5 +28,5 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*\Z", api_not_found),
 ]

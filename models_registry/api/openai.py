@@ -66,7 +66,10 @@ class OpenAIView(APIView):
         if isinstance(exc, exceptions.PermissionDenied):
             record_security_event(SecurityEventType.PERMISSION_DENIED, request=self.request, detail={"status": 403})
             return openai_error("This key may not list models.", "insufficient_permissions", status.HTTP_403_FORBIDDEN)
-        return super().handle_exception(exc)
+        response = super().handle_exception(exc)
+        if isinstance(exc, exceptions.APIException):  # 405, 406, ...: OpenAI's shape here too
+            response.data = openai_error(str(exc.detail), exc.default_code, response.status_code).data
+        return response
 
 
 class OpenAIModelListView(OpenAIView):

@@ -1,20 +1,56 @@
 """The API's input shapes. They check types and resolve references; the rules about the
 values themselves are the model's, run by the services (`validate_aimodel`) on every door."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from llm_admin.api.fields import BooleanField, ModelSerializer, TextField
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
 from models_registry.filtersets import SLUG_PATTERN
-from models_registry.models import Industry, ModelDependency, Provider
-from models_registry.models.aimodels import COST_DECIMAL_PLACES, COST_DIGITS, NAME_MAX_LENGTH, is_name
+from models_registry.models import AIModel, Industry, ModelDependency, Provider
+from models_registry.models.aimodels import (
+    CONTEXT_WINDOW_RANGE,
+    COST_DECIMAL_PLACES,
+    COST_DIGITS,
+    MAX_OUTPUT_TOKENS_RANGE,
+    NAME_MAX_LENGTH,
+    NAME_VALIDATOR,
+    is_name,
+)
 from models_registry.selectors import aimodels_by_name
 from models_registry.services import ProfileInput
 
 MAX_BULK_IDS = 1000
 
 
-class ModelNameField(serializers.CharField):
+def schema_pattern(regex) -> str:
+    """A Python pattern as a JSON Schema (ECMA-262) one: `\\Z` is spelled `$` there."""
+    return regex.pattern.replace(r"\Z", "$")
+
+
+# The model's rule for names and aliases, as the schema states it (the model checks it).
+NAME_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": NAME_MAX_LENGTH,
+    "pattern": schema_pattern(NAME_VALIDATOR.regex),
+}
+
+
+@extend_schema_field(NAME_SCHEMA)
+class NameField(TextField):
+    """A model name or alias, taken as sent: surrounding blanks are refused, not trimmed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+class ModelNameField(NameField):
     """Another model, named by its name or an alias (any case)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=None, **kwargs)  # the value validated is the model found
 
     def to_internal_value(self, data):
         name = super().to_internal_value(data)
@@ -27,6 +63,7 @@ class ModelNameField(serializers.CharField):
         return value.name
 
 
+@extend_schema_field({"type": "string", "pattern": schema_pattern(SLUG_PATTERN)})
 class SlugField(serializers.SlugRelatedField):
     """A Provider or Industry named by its slug; a value that cannot be a slug is refused
     before it reaches the database (PostgreSQL rejects NUL characters in a query)."""
@@ -40,6 +77,19 @@ class SlugField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
+def whole_number_in(bounds: tuple[int, int]) -> serializers.IntegerField:
+    """An optional whole number; the schema states the model's range (the model checks it)."""
+    # A class, not an annotated instance: a serializer deep-copies its fields, annotations lost.
+    schema = {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
+    ranged = extend_schema_field(schema)(type("WholeNumberField", (serializers.IntegerField,), {}))
+    return ranged(allow_null=True, default=None)
+
+
+# A price as the schema states it: digits, at most 10 decimal places, never negative.
+COST_PATTERN = rf"^(?=.*\d)\d{{0,{COST_DIGITS - COST_DECIMAL_PLACES}}}(?:\.\d{{0,{COST_DECIMAL_PLACES}}})?$"
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": COST_PATTERN})
 class CostField(serializers.DecimalField):
     def __init__(self, **kwargs):
         super().__init__(
@@ -49,7 +99,7 @@ class CostField(serializers.DecimalField):
 
 class IndustryProfileSerializer(serializers.Serializer):
     industry = SlugField(queryset=Industry.objects.all())
-    enabled = serializers.BooleanField(default=True)
+    enabled = BooleanField(default=True)
     settings = serializers.DictField(default=dict)
 
 
@@ -59,27 +109,30 @@ class AIModelSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     url = serializers.URLField(read_only=True)
-    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
-    display_name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    name = NameField()
+    display_name = TextField(max_length=200, allow_blank=True, default="")
     provider = SlugField(queryset=Provider.objects.all())
     model_type = serializers.ChoiceField(choices=ModelType.choices, default=ModelType.CHAT)
     capabilities = serializers.ListField(child=serializers.ChoiceField(choices=Capability.choices), default=list)
-    context_window = serializers.IntegerField(allow_null=True, default=None)
-    max_output_tokens = serializers.IntegerField(allow_null=True, default=None)
+    context_window = whole_number_in(CONTEXT_WINDOW_RANGE)
+    max_output_tokens = whole_number_in(MAX_OUTPUT_TOKENS_RANGE)
     input_cost_per_million_tokens = CostField(default=None)
     output_cost_per_million_tokens = CostField(default=None)
     status = serializers.ChoiceField(choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
     deprecation_date = serializers.DateField(allow_null=True, default=None)
     successor = ModelNameField(allow_null=True, default=None)
-    description = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
+    description = TextField(allow_blank=True, default="", trim_whitespace=False)
     industries = IndustryProfileSerializer(many=True, required=False)
     metadata = serializers.DictField(default=dict)
-    aliases = serializers.ListField(child=serializers.CharField(max_length=NAME_MAX_LENGTH), default=list)
+    aliases = serializers.ListField(child=NameField(), default=list)
     dependency_count = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     created_by = serializers.CharField(read_only=True, allow_null=True)
     updated_by = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = AIModel  # whose rules the schema states (llm_admin/api/schema.py)
 
     def service_arguments(self) -> dict:
         """validated_data as the create/update services take it."""
@@ -91,11 +144,12 @@ class AIModelSerializer(serializers.Serializer):
         return data
 
 
-class DependencySerializer(serializers.ModelSerializer):
+class DependencySerializer(ModelSerializer):
     class Meta:
         model = ModelDependency
         fields = ["id", "component_type", "component_id", "component_name", "registered_at", "registered_by"]
         read_only_fields = ["id", "registered_at", "registered_by"]
+        extra_kwargs = {"component_type": {"trim_whitespace": False}}  # a slug as sent, blanks refused
         # The uniqueness of (model, component) is not an error here: registering twice answers 200.
         validators = []
 
@@ -114,8 +168,8 @@ class BulkRequestSerializer(serializers.Serializer):
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=-(2**63), max_value=2**63 - 1), min_length=1, max_length=MAX_BULK_IDS
     )
-    atomic = serializers.BooleanField(default=False)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    atomic = BooleanField(default=False)
+    reason = TextField(required=False, allow_blank=True, default="", max_length=500)
 
 
 class BulkItemSerializer(serializers.Serializer):
@@ -142,13 +196,15 @@ class ModelOptionSerializer(serializers.Serializer):
     model_type = serializers.ChoiceField(choices=ModelType.choices)
 
 
-class ProviderSerializer(serializers.ModelSerializer):
+class ProviderSerializer(ModelSerializer):
     class Meta:
         model = Provider
         fields = ["id", "slug", "name", "website", "description"]
+        extra_kwargs = {"slug": {"trim_whitespace": False}}  # as sent, blanks refused
 
 
-class IndustrySerializer(serializers.ModelSerializer):
+class IndustrySerializer(ModelSerializer):
     class Meta:
         model = Industry
         fields = ["id", "slug", "name", "description", "settings_schema"]
+        extra_kwargs = {"slug": {"trim_whitespace": False}}  # as sent, blanks refused

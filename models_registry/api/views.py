@@ -28,9 +28,10 @@ from models_registry.api.serializers import (
     IndustrySerializer,
     ModelOptionSerializer,
     ProviderSerializer,
+    schema_pattern,
 )
-from models_registry.choices import BulkAction
-from models_registry.filtersets import AIModelFilterSet
+from models_registry.choices import BulkAction, Capability, ModelType
+from models_registry.filtersets import SLUG_PATTERN, AIModelFilterSet
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.selectors import aimodel_options
 from models_registry.services import (
@@ -50,6 +51,9 @@ REASON_PARAMETER = OpenApiParameter(
 )
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you read; 412 if it is stale."
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you have; 304 if it is current."
 )
 ETAG_NUMBER = re.compile(r'^(?:W/)?"(\d+)"$')
 CONFLICT = inline_serializer(
@@ -73,7 +77,11 @@ def expected_version(request) -> int | None:
 
 @extend_schema_view(
     list=extend_schema(summary="List models", responses=AIModelSerializer(many=True)),
-    retrieve=extend_schema(summary="One model (with an ETag)"),
+    retrieve=extend_schema(
+        summary="One model (with an ETag)",
+        parameters=[IF_NONE_MATCH],
+        responses={200: AIModelSerializer, 304: OpenApiResponse(description="Not modified")},
+    ),
     create=extend_schema(summary="Create a model", parameters=[REASON_PARAMETER]),
     update=extend_schema(summary="Replace a model", parameters=[REASON_PARAMETER, IF_MATCH]),
     partial_update=extend_schema(summary="Change a model", parameters=[REASON_PARAMETER, IF_MATCH]),
@@ -204,9 +212,9 @@ class AIModelViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="The selection list: active models, by provider then name",
         parameters=[
-            OpenApiParameter("model_type", OpenApiTypes.STR, many=True),
-            OpenApiParameter("industry", OpenApiTypes.STR, many=True),
-            OpenApiParameter("capability", OpenApiTypes.STR, many=True),
+            OpenApiParameter("model_type", OpenApiTypes.STR, many=True, enum=ModelType.values),
+            OpenApiParameter("industry", OpenApiTypes.STR, many=True, pattern=schema_pattern(SLUG_PATTERN)),
+            OpenApiParameter("capability", OpenApiTypes.STR, many=True, enum=Capability.values),
         ],
         responses={200: ModelOptionSerializer(many=True), 304: OpenApiResponse(description="Not modified")},
     )

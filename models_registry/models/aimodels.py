@@ -14,7 +14,7 @@ from models_registry.models.providers import Provider
 
 NAME_MAX_LENGTH = 200
 NAME_VALIDATOR = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$",
+    r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*\Z",  # \Z: "$" would let a trailing newline through
     "Start with a letter or digit; then letters, digits and . _ : / @ + - only.",
 )
 CONTEXT_WINDOW_RANGE = (1, 100_000_000)

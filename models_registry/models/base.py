@@ -15,6 +15,10 @@ SURROGATE_RANGE = "\ud800-\udfff"
 LONE_SURROGATES = re.compile(f"[{SURROGATE_RANGE}]")
 NOT_UNICODE = "Unpaired surrogate code points (U+D800 to U+DFFF) are not valid text."
 NOT_TEXT = re.compile(f"[{CONTROL_RANGES}{SURROGATE_RANGE}]")  # either of the two, in one scan
+# The control-character rule as a JSON Schema pattern, for the OpenAPI schema's text fields
+# ("\r" passes: it is turned into "\n" before the rule is checked).
+REFUSED_IN_TEXT = [code for code in range(0x20) if CONTROL_CHARACTERS.match(chr(code)) and chr(code) != "\r"]
+TEXT_PATTERN = "^[^" + "".join(f"\\u{code:04x}" for code in REFUSED_IN_TEXT) + "]*$"
 
 
 # What every JSON value must fit: PostgreSQL cannot store NUL, NaN or infinities, and what

@@ -15,7 +15,7 @@ class ModelDependency(RegistryModel):
 
     model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="dependencies")
     component_type = models.CharField(
-        max_length=50, validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]*$", "Use a lowercase slug, e.g. agent.")]
+        max_length=50, validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]*\Z", "Use a lowercase slug, e.g. agent.")]
     )
     component_id = models.CharField(max_length=200)
     component_name = models.CharField(max_length=200, blank=True)

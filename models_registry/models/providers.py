@@ -5,7 +5,7 @@ from audit.history import AuditedHistory
 from models_registry.models.base import RegistryModel
 
 PROVIDER_SLUG_VALIDATOR = RegexValidator(
-    r"^[a-z0-9][a-z0-9_.-]*$",
+    r"^[a-z0-9][a-z0-9_.-]*\Z",  # \Z: "$" would let a trailing newline through
     "Use lowercase letters, digits, '_', '.' and '-', starting with a letter or digit.",
 )
 
