@@ -26,7 +26,3 @@ def readyz(request):
         checks["cache"] = f"error: {type(error).__name__}"
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
-
-
-def api_not_found(request, *args, **kwargs):
-    return JsonResponse({"detail": "Not found."}, status=404)
