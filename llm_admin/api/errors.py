@@ -42,6 +42,14 @@ def json_error(request, message: str, *, status: int, code: str | None = None) -
     return HttpResponse(body, status=status, content_type="application/json")
 
 
+def error_response(request, message: str, *, status: int, code: str | None = None) -> HttpResponse:
+    """An error answered before any view: JSON in the door's shape under the API, plain text
+    elsewhere."""
+    if is_api(request):
+        return json_error(request, message, status=status, code=code)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
 def caused_by_database(exception: BaseException | None) -> bool:
     """Whether `exception`, or one it was raised while handling, is the database's being
     unreachable (saving a session turns it into SessionInterrupted, a 400, for instance)."""
