@@ -2,8 +2,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from llm_admin.api.health import api_not_found, healthz, readyz
+from llm_admin.api.errors import api_not_found
+from llm_admin.api.health import healthz, readyz
 from models_registry.api.openai import OpenAIModelDetailView, OpenAIModelListView
+
+# Under /api/ and /v1/ these answer in the API's JSON shapes; elsewhere with templates/.
+handler400 = "llm_admin.api.errors.bad_request"
+handler403 = "llm_admin.api.errors.permission_denied"
+handler404 = "llm_admin.api.errors.page_not_found"
+handler500 = "llm_admin.api.errors.server_error"
 
 admin.site.site_header = admin.site.site_title = "LLM Admin"
 admin.site.index_title = "Model registry"

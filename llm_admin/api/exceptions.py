@@ -1,6 +1,7 @@
 """One exception handler: Django's and the services' errors in DRF's shapes, and every
 refused call in the security log."""
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
@@ -11,6 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from audit.choices import SecurityEventType
 from audit.security import record_security_event
+from llm_admin.api.errors import DATABASE_UNAVAILABLE_MESSAGE, caused_by_database
 from models_registry.services import HasDependenciesError, StaleVersionError
 
 
@@ -18,6 +20,12 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DATABASE_UNAVAILABLE_MESSAGE
+    default_code = "database_unavailable"
 
 
 def exception_handler(exc, context):
@@ -39,7 +47,11 @@ def exception_handler(exc, context):
         exc = PayloadTooLarge()
     elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
+    elif caused_by_database(exc):
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.PermissionDenied):
         request = context.get("request")
         record_security_event(

@@ -3,7 +3,6 @@
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from llm_admin.cache import CacheUnavailable
 
@@ -31,8 +30,3 @@ def readyz(request):
         checks["cache"] = f"error: {type(error).__name__}"
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
-
-
-@csrf_exempt  # a 404 for every method: CSRF's HTML 403 would answer the unsafe ones first
-def api_not_found(request, *args, **kwargs):
-    return JsonResponse({"detail": "Not found."}, status=404)

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from audit.api.views import AuditEntryViewSet, SecurityEventViewSet
-from llm_admin.api.health import api_not_found
+from llm_admin.api.errors import api_not_found
 from models_registry.api.views import AIModelViewSet, IndustryViewSet, ProviderViewSet
 
 

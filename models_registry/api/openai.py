@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.authentication import TokenAuthentication
 from audit.choices import SecurityEventType
 from audit.security import record_security_event
+from llm_admin.api.errors import error_body
 from llm_admin.api.permissions import RegistryPermissions
 from models_registry.choices import ModelStatus
 from models_registry.models import AIModel, RegisteredName
@@ -32,8 +33,8 @@ class OpenAIModelListSerializer(serializers.Serializer):
     data = OpenAIModelSerializer(many=True)
 
 
-def openai_error(message: str, code: str, http_status: int, kind: str = "invalid_request_error") -> Response:
-    return Response({"error": {"message": message, "type": kind, "param": None, "code": code}}, status=http_status)
+def openai_error(request, message: str, code: str, http_status: int) -> Response:
+    return Response(error_body(request, message, status=http_status, code=code), status=http_status)
 
 
 def openai_model(name: str, created: datetime.datetime, provider: str) -> dict:
@@ -50,6 +51,7 @@ class OpenAIView(APIView):
             if isinstance(exc, exceptions.NotAuthenticated):
                 record_security_event(SecurityEventType.PERMISSION_DENIED, request=self.request, detail={"status": 401})
             response = openai_error(
+                self.request,
                 "Invalid or missing API key: send 'Authorization: Bearer <token>'.",
                 "invalid_api_key",
                 status.HTTP_401_UNAUTHORIZED,
@@ -58,17 +60,24 @@ class OpenAIView(APIView):
             return response
         if isinstance(exc, exceptions.Throttled):  # logged where it was decided
             response = openai_error(
-                str(exc.detail), "rate_limit_exceeded", status.HTTP_429_TOO_MANY_REQUESTS, "requests"
+                self.request, str(exc.detail), "rate_limit_exceeded", status.HTTP_429_TOO_MANY_REQUESTS
             )
             if exc.wait is not None:
                 response["Retry-After"] = str(math.ceil(exc.wait))
             return response
         if isinstance(exc, exceptions.PermissionDenied):
             record_security_event(SecurityEventType.PERMISSION_DENIED, request=self.request, detail={"status": 403})
-            return openai_error("This key may not list models.", "insufficient_permissions", status.HTTP_403_FORBIDDEN)
+            return openai_error(
+                self.request, "This key may not list models.", "insufficient_permissions", status.HTTP_403_FORBIDDEN
+            )
+        # Every other error DRF answers (405, 503, ...) in OpenAI's shape too; an exception
+        # DRF does not answer goes on to Django's handler500, which does the same.
         response = super().handle_exception(exc)
-        if isinstance(exc, exceptions.APIException):  # 405, 406, ...: OpenAI's shape here too
-            response.data = openai_error(str(exc.detail), exc.default_code, response.status_code).data
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        message = str(detail) if detail is not None else "Invalid request."
+        response.data = error_body(
+            self.request, message, status=response.status_code, code=getattr(detail, "code", None)
+        )
         return response
 
 
@@ -97,14 +106,18 @@ class OpenAIModelDetailView(OpenAIView):
     )
     def get(self, request, name: str):
         if "\x00" in name:  # no model has one, and PostgreSQL refuses it in a query
-            return openai_error(f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND)
+            return openai_error(
+                request, f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND
+            )
         claim = (
             RegisteredName.objects.filter(name=name.lower(), model__status__in=LISTED_STATUSES)
             .select_related("model__provider", "model__successor")
             .first()
         )
         if claim is None:
-            return openai_error(f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND)
+            return openai_error(
+                request, f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND
+            )
         model = claim.model
         response = Response(openai_model(model.name, model.created_at, model.provider.slug))
         if model.status == ModelStatus.DEPRECATED:

@@ -102,6 +102,15 @@ class IndustryProfileSerializer(serializers.Serializer):
     enabled = BooleanField(default=True)
     settings = serializers.DictField(default=dict)
 
+    def run_validation(self, data=serializers.empty):
+        # DRF lets a PATCH leave out any field, nested ones too; but `industries` replaces
+        # the whole list, so each profile is validated whole, in a PATCH as in a POST.
+        if self.root is not self and self.root.partial:
+            whole = IndustryProfileSerializer(data=data)
+            whole.is_valid(raise_exception=True)
+            return whole.validated_data
+        return super().run_validation(data)
+
 
 class AIModelSerializer(serializers.Serializer):
     """Create (POST), replace (PUT) and change (PATCH) a model. Fields left out of a PUT

@@ -1,0 +1,87 @@
+"""The production server, gunicorn, run as a subprocess for tests that need a real HTTP
+server between the client and the app (chunked bodies, a database that is not there)."""
+
+import contextlib
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+STARTUP_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def current_database_url() -> str:
+    """The URL of the PostgreSQL database this test runs in (the test database)."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, **environment: str) -> Iterator[int]:
+    """gunicorn serving llm_admin.wsgi on a free 127.0.0.1 port; yields the port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "llm_admin.test_settings",
+        "DATABASE_URL": database_url,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "PYTHONUNBUFFERED": "1",
+        **environment,
+    }
+    env.pop("REDIS_URL", None)  # the in-process cache: these tests are not about Redis
+    command = [sys.executable, "-m", "gunicorn", "llm_admin.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def output() -> str:
+            log.seek(0)
+            return log.read()[-3000:]
+
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                assert process.poll() is None, f"gunicorn exited:\n{output()}"
+                try:
+                    if request(port, "GET", "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, f"gunicorn did not answer /healthz:\n{output()}"
+                time.sleep(0.2)
+            yield port
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def request(port: int, method: str, path: str, body=None, headers=None) -> tuple[int, dict, bytes]:
+    """One request with http.client; `body` may be an iterable of bytes, sent chunked."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=not isinstance(body, bytes | None))
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
