@@ -177,6 +177,11 @@ X_FRAME_OPTIONS = "DENY"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
+# Import files (docs/operators.md "Import limits"; the defaults are in models_registry/limits.py).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=32 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+IMPORT_MAX_INFLATED_BYTES = env.int("IMPORT_MAX_INFLATED_BYTES", default=256 * 1024 * 1024)
+
 # The REST API (API.md section 3).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

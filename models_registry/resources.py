@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from import_export import fields, resources, widgets
 
 from audit.history import decimal_text
+from models_registry import json_text
+from models_registry.limits import IMPORT_MAX_JSON_DEPTH
 from models_registry.models import AIModel
 
 
@@ -130,7 +132,9 @@ class JSONWidget(StrictWidget):
             return type(self.empty)()
         if isinstance(value, str):
             try:
-                return json.loads(value)
+                return json_text.loads(value, max_depth=IMPORT_MAX_JSON_DEPTH)
+            except json_text.JSONTooDeepError:
+                raise
             except ValueError as error:
                 raise ValueError(f"Not valid JSON: {error}") from error
         return json_native(value)
