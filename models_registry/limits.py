@@ -42,6 +42,10 @@ METADATA_MAX_BYTES = 32 * 1024
 PROFILE_SETTINGS_MAX_BYTES = 2 * 1024
 SETTINGS_SCHEMA_MAX_BYTES = 16 * 1024
 
+# The list endpoint's largest page (500 models) with every field at its limit, measured by
+# models_registry/tests/test_field_limits.py.
+PAGE_OF_500_MAX_BYTES = 48 * 1024 * 1024  # measured: 46.1 MB on SQLite, 24.5 MB on PostgreSQL
+
 # Lists.
 ALIASES_MAX_COUNT = 32
 PROFILES_MAX_COUNT = 16

@@ -11,6 +11,7 @@ from django.urls import reverse
 from audit.history import decimal_text
 from audit.models import AuditEntry
 from models_registry.choices import Capability
+from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelIndustryProfile
 from models_registry.services.aimodels import editable_field_names
 
@@ -71,7 +72,7 @@ class AIModelForm(forms.ModelForm):
     aliases = NamesField(required=False, help_text="Other names that resolve to this model, one per line.")
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     change_reason = forms.CharField(
-        required=False, max_length=500, label="Reason for this change", help_text="Kept in the audit log."
+        required=False, max_length=REASON_MAX_LENGTH, label="Reason for this change", help_text="Kept in the audit log."
     )
 
     class Meta:
@@ -180,6 +181,11 @@ class IndustryProfileForm(forms.ModelForm):
             field = SETTING_PREFIX + str(path[0]) if path and path[0] in allowed else None
             self.add_error(field, message)
         if not problems:
+            try:  # the size limit too, here, where the error can be shown on the form
+                ModelIndustryProfile._meta.get_field("settings").run_validators(settings)
+            except ValidationError as error:
+                self.add_error(None, error)
+                return cleaned
             self.instance.settings = settings  # only settings that pass the rules reach the profile
         return cleaned
 

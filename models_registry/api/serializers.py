@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
 from models_registry.filtersets import SLUG_PATTERN
+from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import Industry, ModelDependency, Provider
 from models_registry.models.aimodels import COST_DECIMAL_PLACES, COST_DIGITS, NAME_MAX_LENGTH, is_name
 from models_registry.selectors import aimodels_by_name
@@ -115,7 +116,7 @@ class BulkRequestSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=-(2**63), max_value=2**63 - 1), min_length=1, max_length=MAX_BULK_IDS
     )
     atomic = serializers.BooleanField(default=False)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH)
 
 
 class BulkItemSerializer(serializers.Serializer):

@@ -2,6 +2,7 @@
 
 import re
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -31,6 +32,7 @@ from models_registry.api.serializers import (
 )
 from models_registry.choices import BulkAction
 from models_registry.filtersets import AIModelFilterSet
+from models_registry.limits import validate_reason
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.selectors import aimodel_options
 from models_registry.services import (
@@ -59,7 +61,12 @@ CONFLICT = inline_serializer(
 
 
 def change_reason(request) -> str:
-    return request.headers.get(REASON_HEADER, "")[:500]
+    reason = request.headers.get(REASON_HEADER, "")
+    try:
+        validate_reason(reason)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({REASON_HEADER: error.message_dict["reason"]}) from error
+    return reason
 
 
 def expected_version(request) -> int | None:
