@@ -3,9 +3,17 @@ values themselves are the model's, run by the services (`validate_aimodel`) on e
 
 from rest_framework import serializers
 
+from models_registry.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictDateField,
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
 from models_registry.filtersets import SLUG_PATTERN
-from models_registry.limits import REASON_MAX_LENGTH
+from models_registry.limits import DISPLAY_NAME_MAX_LENGTH, REASON_MAX_LENGTH
 from models_registry.models import Industry, ModelDependency, Provider
 from models_registry.models.aimodels import COST_DECIMAL_PLACES, COST_DIGITS, NAME_MAX_LENGTH, is_name
 from models_registry.selectors import aimodels_by_name
@@ -14,7 +22,7 @@ from models_registry.services import ProfileInput
 MAX_BULK_IDS = 1000
 
 
-class ModelNameField(serializers.CharField):
+class ModelNameField(StrictCharField):
     """Another model, named by its name or an alias (any case)."""
 
     def to_internal_value(self, data):
@@ -41,7 +49,7 @@ class SlugField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class CostField(serializers.DecimalField):
+class CostField(StrictDecimalField):
     def __init__(self, **kwargs):
         super().__init__(
             max_digits=COST_DIGITS, decimal_places=COST_DECIMAL_PLACES, min_value=0, allow_null=True, **kwargs
@@ -50,7 +58,7 @@ class CostField(serializers.DecimalField):
 
 class IndustryProfileSerializer(serializers.Serializer):
     industry = SlugField(queryset=Industry.objects.all())
-    enabled = serializers.BooleanField(default=True)
+    enabled = StrictBooleanField(default=True)
     settings = serializers.DictField(default=dict)
 
 
@@ -60,22 +68,22 @@ class AIModelSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     url = serializers.URLField(read_only=True)
-    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
-    display_name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    name = StrictCharField(max_length=NAME_MAX_LENGTH)
+    display_name = StrictCharField(max_length=DISPLAY_NAME_MAX_LENGTH, allow_blank=True, default="")
     provider = SlugField(queryset=Provider.objects.all())
     model_type = serializers.ChoiceField(choices=ModelType.choices, default=ModelType.CHAT)
     capabilities = serializers.ListField(child=serializers.ChoiceField(choices=Capability.choices), default=list)
-    context_window = serializers.IntegerField(allow_null=True, default=None)
-    max_output_tokens = serializers.IntegerField(allow_null=True, default=None)
+    context_window = StrictIntegerField(allow_null=True, default=None)
+    max_output_tokens = StrictIntegerField(allow_null=True, default=None)
     input_cost_per_million_tokens = CostField(default=None)
     output_cost_per_million_tokens = CostField(default=None)
     status = serializers.ChoiceField(choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
-    deprecation_date = serializers.DateField(allow_null=True, default=None)
+    deprecation_date = StrictDateField(allow_null=True, default=None)
     successor = ModelNameField(allow_null=True, default=None)
-    description = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
+    description = StrictCharField(allow_blank=True, default="")
     industries = IndustryProfileSerializer(many=True, required=False)
     metadata = serializers.DictField(default=dict)
-    aliases = serializers.ListField(child=serializers.CharField(max_length=NAME_MAX_LENGTH), default=list)
+    aliases = serializers.ListField(child=StrictCharField(max_length=NAME_MAX_LENGTH), default=list)
     dependency_count = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
@@ -92,7 +100,7 @@ class AIModelSerializer(serializers.Serializer):
         return data
 
 
-class DependencySerializer(serializers.ModelSerializer):
+class DependencySerializer(StrictModelSerializer):
     class Meta:
         model = ModelDependency
         fields = ["id", "component_type", "component_id", "component_name", "registered_at", "registered_by"]
@@ -113,10 +121,10 @@ class DependentSerializer(serializers.Serializer):
 class BulkRequestSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=BulkAction.choices)
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=-(2**63), max_value=2**63 - 1), min_length=1, max_length=MAX_BULK_IDS
+        child=StrictIntegerField(min_value=-(2**63), max_value=2**63 - 1), min_length=1, max_length=MAX_BULK_IDS
     )
-    atomic = serializers.BooleanField(default=False)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH)
+    atomic = StrictBooleanField(default=False)
+    reason = StrictCharField(required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH)
 
 
 class BulkItemSerializer(serializers.Serializer):
@@ -143,13 +151,13 @@ class ModelOptionSerializer(serializers.Serializer):
     model_type = serializers.ChoiceField(choices=ModelType.choices)
 
 
-class ProviderSerializer(serializers.ModelSerializer):
+class ProviderSerializer(StrictModelSerializer):
     class Meta:
         model = Provider
         fields = ["id", "slug", "name", "website", "description"]
 
 
-class IndustrySerializer(serializers.ModelSerializer):
+class IndustrySerializer(StrictModelSerializer):
     class Meta:
         model = Industry
         fields = ["id", "slug", "name", "description", "settings_schema"]

@@ -53,7 +53,7 @@ REASON_PARAMETER = OpenApiParameter(
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you read; 412 if it is stale."
 )
-ETAG_NUMBER = re.compile(r'^(?:W/)?"(\d+)"$')
+ETAG_NUMBER = re.compile(r'^(?:W/)?"([0-9]+)"$')  # ASCII digits: `\d` is any script's
 CONFLICT = inline_serializer(
     "DeleteConflict",
     {"detail": serializers.CharField(), "dependencies": serializers.ListField(child=serializers.DictField())},
@@ -94,7 +94,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
     queryset = AIModel.objects.all()
     serializer_class = AIModelSerializer
     filterset_class = AIModelFilterSet
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"[0-9]+"  # not `\d`, which takes any script's digits
 
     def get_permissions(self):
         if self.action in ("dependencies", "dependency"):
@@ -178,7 +178,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
         return Response(DependencySerializer(dependency).data, status=code)
 
     @extend_schema(summary="Unregister a component", responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<dependency_id>\d+)", filterset_class=None)
+    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<dependency_id>[0-9]+)", filterset_class=None)
     def dependency(self, request, pk, dependency_id):
         dependency = get_object_or_404(ModelDependency, pk=dependency_id, model_id=self.get_object().pk)
         dependency_unregister(dependency=dependency, actor=request.user, reason=change_reason(request))
@@ -242,6 +242,8 @@ class ReferenceViewSet(
     viewsets.GenericViewSet,
 ):
     """Providers and industries: everyone with view rights reads, administrators write."""
+
+    lookup_value_regex = r"[0-9]+"
 
     def perform_create(self, serializer):
         serializer.instance = reference_save(

@@ -211,21 +211,26 @@ def _read_xlsx(data: bytes):
 def _sheet_rows(workbook):
     if not workbook.worksheets:
         raise ImportFileError("Not a readable XLSX workbook: it has no worksheet.")
-    sheet = workbook.worksheets[0]
     # At most one column more than the project has, so that a surplus column is still
-    # reported: a sheet claiming 16,384 columns is not read as 16,384 cells a row.
-    widest = len(COLUMNS) + 1
-    lines = sheet.iter_rows(values_only=True, max_col=min(sheet.max_column or widest, widest))
+    # reported: a sheet claiming 16,384 columns is not read as 16,384 cells a row. Rows
+    # come padded to that width; the padding is not a column.
+    lines = workbook.worksheets[0].iter_rows(values_only=True, max_col=len(COLUMNS) + 1)
     header = next(lines, None)
     if header is None:
         raise ImportFileError("The workbook's first sheet is empty.")
-    columns = _check_header(list(header))
+    header = list(header)
+    while header and header[-1] is None:
+        header.pop()
+    columns = _check_header(header)
     header = [str(column).strip() for column in header]
     rows = []
     for number, values in enumerate(lines, start=2):
         _check_row_count(number - 1)
         if any(value not in (None, "") for value in values):
-            rows.append(SourceRow(f"row {number}", _flat_cells(header, list(values))))
+            if any(value not in (None, "") for value in values[len(header) :]):
+                rows.append(SourceRow(f"row {number}", {"__all__": f"cells beyond the {len(header)} columns"}))
+            else:
+                rows.append(SourceRow(f"row {number}", _flat_cells(header, list(values))))
     return rows, columns
 
 

@@ -103,6 +103,7 @@ class AIModel(RegistryModel):
     # AIModel, in any app, is a dependency that blocks deletion.
     OWNED_RELATIONS = ("registered_names", "industry_profiles")
     CONSTRAINT_FIELDS = {"name_taken": "name"}
+    LABEL_FIELDS = ("name", "display_name")
 
     class Meta:
         ordering = ["name"]

@@ -27,6 +27,7 @@ class ModelDependency(RegistryModel):
     history = AuditedHistory()
 
     CONSTRAINT_FIELDS = {"component_taken": "component_id"}
+    LABEL_FIELDS = ("component_id", "component_name")
     AUDIT_PARENT = "model"  # registrations show in the model's history
 
     class Meta:

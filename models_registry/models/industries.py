@@ -41,6 +41,8 @@ class Industry(RegistryModel):
 
     history = AuditedHistory()
 
+    LABEL_FIELDS = ("name",)
+
     class Meta:
         ordering = ["slug"]
         verbose_name_plural = "industries"

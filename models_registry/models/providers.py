@@ -23,6 +23,8 @@ class Provider(RegistryModel):
 
     history = AuditedHistory()
 
+    LABEL_FIELDS = ("name",)
+
     class Meta:
         ordering = ["slug"]
 

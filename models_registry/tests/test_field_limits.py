@@ -7,6 +7,7 @@ the bound docs/api.md states."""
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -396,3 +397,47 @@ def test_a_page_of_500_models_filled_to_every_limit_stays_under_the_documented_b
     assert response.status_code == 200
     assert len(response.json()["results"]) == 500
     assert len(response.content) <= limits.PAGE_OF_500_MAX_BYTES, len(response.content)
+
+
+# The docs.
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def section(document: str, title: str) -> str:
+    return (DOCS / document).read_text().split(f"\n{title}\n")[1].split("\n## ")[0].split("\n### ")[0]
+
+
+def test_the_api_reference_states_every_field_limit():
+    text = section("api.md", "## Limits")
+
+    for limit in [
+        f"{limits.DISPLAY_NAME_MAX_LENGTH} characters",
+        f"{limits.DESCRIPTION_MAX_LENGTH:,} characters",
+        f"{limits.METADATA_MAX_BYTES:,} bytes as JSON",
+        f"{limits.ALIASES_MAX_COUNT} per model",
+        f"{limits.PROFILES_MAX_COUNT} profiles per model",
+        f"{limits.PROFILE_SETTINGS_MAX_BYTES:,} bytes as JSON",
+        f"{limits.SETTINGS_SCHEMA_MAX_BYTES:,} bytes as JSON",
+        f"{limits.COMPONENT_TYPE_MAX_LENGTH} / {limits.COMPONENT_ID_MAX_LENGTH} / "
+        f"{limits.COMPONENT_NAME_MAX_LENGTH} characters",
+        f"{limits.REASON_MAX_LENGTH} characters",
+        f"**{limits.PAGE_OF_500_MAX_BYTES // 2**20} MiB**",
+    ]:
+        assert limit in text, limit
+
+
+def test_the_operators_guide_states_every_import_limit_and_its_variable():
+    text = section("operators.md", "### Import limits")
+
+    for limit in [
+        f"| {limits.IMPORT_MAX_BYTES // 2**20} MiB | `IMPORT_MAX_BYTES` |",
+        f"| {limits.IMPORT_MAX_ROWS:,} (five times",
+        "| `IMPORT_MAX_ROWS` |",
+        f"| {limits.IMPORT_MAX_INFLATED_BYTES // 2**20} MiB | `IMPORT_MAX_INFLATED_BYTES` |",
+        f"| {limits.XLSX_MAX_RATIO} to 1 |",
+        f"| {limits.XLSX_MAX_ENTRIES:,} |",
+        f"| {limits.IMPORT_MAX_JSON_DEPTH} levels |",
+        f"| {limits.IMPORT_MAX_CELL_CHARACTERS:,} characters |",
+    ]:
+        assert limit in text, limit

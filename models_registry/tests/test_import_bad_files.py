@@ -317,7 +317,7 @@ BAD_VALUES = [
     ("context_window", "100000001", "Ensure this value is less than or equal to 100000000."),
     ("max_output_tokens", "-1", "Ensure this value is greater than or equal to 0."),
     ("input_cost_per_million_tokens", "abc", "Enter a number."),
-    ("input_cost_per_million_tokens", "Infinity", "Enter a finite number."),
+    ("input_cost_per_million_tokens", "Infinity", "Enter a number."),
     ("input_cost_per_million_tokens", "-0.01", "Ensure this value is greater than or equal to 0."),
     ("output_cost_per_million_tokens", "0.00000000001", "Ensure that there are no more than 10 decimal places."),
     ("output_cost_per_million_tokens", "1000000", "Ensure that there are no more than 6 digits before the decimal"),
