@@ -56,9 +56,9 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+# A ModelSerializer whose text, integer, date and boolean fields are the strict ones. (No
+# docstring: the schema would show it as the description of every serializer built on it.)
 class StrictModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer whose text, integer and date fields are the strict ones."""
-
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -53,6 +54,7 @@ REASON_PARAMETER = OpenApiParameter(
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you read; 412 if it is stale."
 )
+ASCII_ID = re.compile(r"[0-9]+\Z")
 ETAG_NUMBER = re.compile(r'^(?:W/)?"([0-9]+)"$')  # ASCII digits: `\d` is any script's
 CONFLICT = inline_serializer(
     "DeleteConflict",
@@ -243,7 +245,12 @@ class ReferenceViewSet(
 ):
     """Providers and industries: everyone with view rights reads, administrators write."""
 
-    lookup_value_regex = r"[0-9]+"
+    def get_object(self):
+        # The id as ASCII digits: Django reads a full-width "1" as 1 (the route takes any
+        # text, and the published schema says integer).
+        if not ASCII_ID.match(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
+            raise Http404
+        return super().get_object()
 
     def perform_create(self, serializer):
         serializer.instance = reference_save(
