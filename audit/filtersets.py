@@ -8,6 +8,7 @@ from django_filters.fields import IsoDateTimeField
 
 from audit.choices import AuditAction, ChangeSource, SecurityEventType
 from audit.models import AuditEntry, SecurityEvent
+from models_registry.parsing import parse_datetime
 
 
 class UTCDateTimeField(IsoDateTimeField):
@@ -15,6 +16,11 @@ class UTCDateTimeField(IsoDateTimeField):
     Python accepts, so every value is converted here and the unrepresentable refused."""
 
     def to_python(self, value):
+        if isinstance(value, str) and value:
+            try:  # strict ISO 8601 first: Django's parser takes "2026-1-1" and any script's digits
+                parse_datetime(value)
+            except ValueError as error:
+                raise forms.ValidationError(str(error), code="invalid") from error
         parsed = super().to_python(value)
         if parsed is None or parsed.tzinfo is None:
             return parsed

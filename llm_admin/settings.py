@@ -217,6 +217,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 # Seconds a client is asked to wait (Retry-After) when the database cannot be reached (503).
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
 
+# Import files (docs/operators.md "Import limits"; the defaults are in models_registry/limits.py).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=32 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+IMPORT_MAX_INFLATED_BYTES = env.int("IMPORT_MAX_INFLATED_BYTES", default=256 * 1024 * 1024)
+
 # The REST API (API.md section 3).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

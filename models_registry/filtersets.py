@@ -15,6 +15,7 @@ from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.models.aimodels import CONTEXT_WINDOW_RANGE, COST_DECIMAL_PLACES, COST_DIGITS
 from models_registry.models.providers import PROVIDER_SLUG_VALIDATOR
+from models_registry.parsing import StrictDecimalField, StrictIntegerField
 from models_registry.querysets import UnicodeLower
 
 SLUG_PATTERN = PROVIDER_SLUG_VALIDATOR.regex  # provider and industry slugs
@@ -34,9 +35,13 @@ ORDERING_FIELDS = {
 
 
 class WholeNumberFilter(django_filters.NumberFilter):
-    """`128000.5` is a 400, not 128000."""
+    """ASCII digits only (models_registry/parsing.py): `128000.5`, full-width digits and `1_000` are a 400."""
 
-    field_class = forms.IntegerField
+    field_class = StrictIntegerField
+
+
+class ExactNumberFilter(django_filters.NumberFilter):
+    field_class = StrictDecimalField
 
 
 class TrueFalseField(forms.TypedChoiceField):
@@ -107,7 +112,7 @@ class AIModelFilterSet(django_filters.FilterSet):
     min_context_window = WholeNumberFilter(
         field_name="context_window", lookup_expr="gte", min_value=0, max_value=CONTEXT_WINDOW_RANGE[1]
     )
-    max_input_cost = django_filters.NumberFilter(method="filter_max_input_cost", min_value=0)
+    max_input_cost = ExactNumberFilter(method="filter_max_input_cost", min_value=0)
     has_dependencies = TrueFalseFilter(method="filter_has_dependencies")
     updated_since = UTCDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     ordering = django_filters.OrderingFilter(fields=ORDERING_FIELDS)

@@ -6,14 +6,16 @@ and the admin import through them (`models_registry.importing`) and export throu
 values (lists, objects, numbers). Either kind of value is accepted on import.
 """
 
-import datetime
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from import_export import fields, resources, widgets
 
 from audit.history import decimal_text
+from models_registry import json_text
+from models_registry.limits import IMPORT_MAX_JSON_DEPTH
 from models_registry.models import AIModel
+from models_registry.parsing import parse_date, parse_decimal, parse_integer
 
 
 class StrictWidget(widgets.Widget):
@@ -23,51 +25,43 @@ class StrictWidget(widgets.Widget):
         return "" if value is None and flat else value
 
 
+def is_empty(value) -> bool:
+    """An empty cell: None, or text of nothing but spaces."""
+    return value is None or (isinstance(value, str) and not value.strip(" "))
+
+
 class TextWidget(StrictWidget):
+    """Text as it is: a number in a text column is refused, not turned into text, and
+    nothing is trimmed (the model's rules refuse a name with whitespace around it)."""
+
     def clean(self, value, row=None, **kwargs):
         if value is None:
             return ""
-        if not isinstance(value, str | int | float | Decimal):
+        if not isinstance(value, str):
             raise ValueError("Enter text.")
-        return str(value)
+        return value
 
 
 class OptionalTextWidget(TextWidget):
     """A reference by name (provider slug, successor name); empty means none."""
 
     def clean(self, value, row=None, **kwargs):
-        text = super().clean(value).strip()
-        return text or None
+        return None if is_empty(value) else super().clean(value)
 
 
-def parse_number(value, message: str) -> Decimal | None:
-    """A cell as a finite Decimal (None when empty); ValueError(message) otherwise."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise ValueError(message)
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation as error:
-        raise ValueError(message) from error
-    if not number.is_finite():
-        raise ValueError("Enter a finite number.")
-    return number
+def _parsed(parse, value):
+    """`parse(value)` (models_registry/parsing.py), None for an empty cell."""
+    return None if is_empty(value) else parse(value)
 
 
 class IntegerWidget(StrictWidget):
     def clean(self, value, row=None, **kwargs):
-        number = parse_number(value, "Enter a whole number.")
-        if number is None:
-            return None
-        if number != number.to_integral_value():
-            raise ValueError("Enter a whole number.")
-        return int(number)
+        return _parsed(parse_integer, value)
 
 
 class DecimalWidget(StrictWidget):
     def clean(self, value, row=None, **kwargs):
-        return parse_number(value, "Enter a number.")
+        return _parsed(parse_decimal, value)
 
     def render(self, value, obj=None, flat=True, **kwargs):
         return "" if value is None and flat else (decimal_text(value) if value is not None else None)
@@ -75,30 +69,24 @@ class DecimalWidget(StrictWidget):
 
 class DateWidget(StrictWidget):
     def clean(self, value, row=None, **kwargs):
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if isinstance(value, datetime.datetime):
-            return value.date()
-        if isinstance(value, datetime.date):
-            return value
-        try:
-            return datetime.date.fromisoformat(str(value).strip())
-        except ValueError as error:
-            raise ValueError("Enter a date as YYYY-MM-DD.") from error
+        return _parsed(parse_date, value)
 
     def render(self, value, obj=None, flat=True, **kwargs):
         return value.isoformat() if value is not None else ("" if flat else None)
 
 
 class NameListWidget(StrictWidget):
-    """A list of names; in a flat cell, separated by commas."""
+    """A list of strings; in a flat cell, separated by commas (spaces after a comma are
+    layout; any other whitespace stays, for the model's rules to refuse)."""
 
     def clean(self, value, row=None, **kwargs):
         if value is None:
             return []
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            return [part.strip(" ") for part in value.split(",") if part.strip(" ")]
         if isinstance(value, list):
+            if not all(isinstance(item, str) for item in value):
+                raise ValueError("Enter a list of strings.")
             return value
         raise ValueError("Enter a list of names.")
 
@@ -130,7 +118,9 @@ class JSONWidget(StrictWidget):
             return type(self.empty)()
         if isinstance(value, str):
             try:
-                return json.loads(value)
+                return json_text.loads(value, max_depth=IMPORT_MAX_JSON_DEPTH)
+            except json_text.JSONTooDeepError:
+                raise
             except ValueError as error:
                 raise ValueError(f"Not valid JSON: {error}") from error
         return json_native(value)

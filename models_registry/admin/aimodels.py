@@ -25,6 +25,7 @@ from models_registry.admin.paginators import LargeTablePaginator
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
+from models_registry.limits import PROFILES_MAX_COUNT
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
 from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR
 from models_registry.querysets import with_dependency_count
@@ -54,6 +55,7 @@ class IndustryProfileInline(admin.StackedInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         kwargs["form"] = profile_form_for(list(Industry.objects.all()))
+        kwargs |= {"max_num": PROFILES_MAX_COUNT, "validate_max": True}
         return super().get_formset(request, obj, **kwargs)
 
 

@@ -11,7 +11,9 @@ from django.urls import reverse
 from audit.history import decimal_text
 from audit.models import AuditEntry
 from models_registry.choices import Capability
+from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelIndustryProfile
+from models_registry.parsing import StrictDateField, StrictDecimalField, StrictFloatField, StrictIntegerField
 from models_registry.services.aimodels import editable_field_names
 
 SETTING_PREFIX = "setting__"
@@ -36,10 +38,14 @@ class LinesField(forms.CharField):
 
 
 class NamesField(LinesField):
-    """A list of names, one per line; commas separate too (a name cannot contain one)."""
+    """A list of names, one per line; commas separate too (a name cannot contain one).
+    Spaces after a comma are layout; any other whitespace stays, for the name rule to refuse."""
 
     def split(self, text: str) -> list[str]:
         return text.replace(",", "\n").splitlines()
+
+    def to_python(self, value):
+        return [part.strip(" ") for part in self.split(value or "") if part.strip(" ")]
 
 
 def changes_since(model: AIModel, loaded_version: int) -> list[str]:
@@ -57,7 +63,7 @@ def changes_since(model: AIModel, loaded_version: int) -> list[str]:
     return lines
 
 
-class PriceField(forms.DecimalField):
+class PriceField(StrictDecimalField):
     """Shows 2.5 rather than 2.5000000000."""
 
     def prepare_value(self, value):
@@ -71,18 +77,27 @@ class AIModelForm(forms.ModelForm):
     aliases = NamesField(required=False, help_text="Other names that resolve to this model, one per line.")
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     change_reason = forms.CharField(
-        required=False, max_length=500, label="Reason for this change", help_text="Kept in the audit log."
+        required=False, max_length=REASON_MAX_LENGTH, label="Reason for this change", help_text="Kept in the audit log."
     )
 
     class Meta:
         model = AIModel
         fields = editable_field_names()
-        field_classes = {"input_cost_per_million_tokens": PriceField, "output_cost_per_million_tokens": PriceField}
+        field_classes = {
+            "context_window": StrictIntegerField,
+            "max_output_tokens": StrictIntegerField,
+            "input_cost_per_million_tokens": PriceField,
+            "output_cost_per_million_tokens": PriceField,
+            "deprecation_date": StrictDateField,
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
+        for name in ("name", "display_name"):  # refused with whitespace around them, never trimmed
+            if name in self.fields:
+                self.fields[name].strip = False
         for name in ("context_window", "max_output_tokens"):
             self.fields[name].widget.attrs["class"] = "vBigIntegerField"  # room for 100,000,000
         self.fields["name"].widget.attrs["data-name-check-url"] = reverse("admin:models_registry_aimodel_check_name")
@@ -120,9 +135,9 @@ def setting_field(schema: dict) -> forms.Field:
     if kind == "boolean":
         return forms.NullBooleanField(**common)
     if kind == "integer":
-        return forms.IntegerField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
+        return StrictIntegerField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
     if kind == "number":
-        return forms.FloatField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
+        return StrictFloatField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
     if kind == "array" and "enum" in items:
         return forms.MultipleChoiceField(
             choices=[(v, v) for v in items["enum"]], widget=forms.CheckboxSelectMultiple, **common
@@ -180,6 +195,11 @@ class IndustryProfileForm(forms.ModelForm):
             field = SETTING_PREFIX + str(path[0]) if path and path[0] in allowed else None
             self.add_error(field, message)
         if not problems:
+            try:  # the size limit too, here, where the error can be shown on the form
+                ModelIndustryProfile._meta.get_field("settings").run_validators(settings)
+            except ValidationError as error:
+                self.add_error(None, error)
+                return cleaned
             self.instance.settings = settings  # only settings that pass the rules reach the profile
         return cleaned
 

@@ -1,6 +1,7 @@
 """Providers, industries and dependencies in the admin, written through the services."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, ProtectedError
 
 from accounts.views import reauthentication_redirect
@@ -25,6 +26,9 @@ class ReauthenticatedDeleteMixin:
 
 
 class ReferenceAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
+    # Names and slugs as typed: whitespace around them is refused by the model, not trimmed.
+    formfield_overrides = {models.CharField: {"strip": False}}
+
     def save_model(self, request, obj, form, change):
         reference_save(instance=obj, actor=request.user)
 

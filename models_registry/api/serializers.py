@@ -4,9 +4,17 @@ values themselves are the model's, run by the services (`validate_aimodel`) on e
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from llm_admin.api.fields import BooleanField, ModelSerializer, TextField
+from models_registry.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictDateField,
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
 from models_registry.filtersets import SLUG_PATTERN
+from models_registry.limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.models.aimodels import (
     CONTEXT_WINDOW_RANGE,
@@ -38,12 +46,12 @@ NAME_SCHEMA = {
 
 
 @extend_schema_field(NAME_SCHEMA)
-class NameField(TextField):
+class NameField(StrictCharField):
     """A model name or alias, taken as sent: surrounding blanks are refused, not trimmed."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", NAME_MAX_LENGTH)
-        super().__init__(trim_whitespace=False, **kwargs)
+        super().__init__(**kwargs)
 
 
 class ModelNameField(NameField):
@@ -81,7 +89,7 @@ def whole_number_in(bounds: tuple[int, int]) -> serializers.IntegerField:
     """An optional whole number; the schema states the model's range (the model checks it)."""
     # A class, not an annotated instance: a serializer deep-copies its fields, annotations lost.
     schema = {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
-    ranged = extend_schema_field(schema)(type("WholeNumberField", (serializers.IntegerField,), {}))
+    ranged = extend_schema_field(schema)(type("WholeNumberField", (StrictIntegerField,), {}))
     return ranged(allow_null=True, default=None)
 
 
@@ -90,7 +98,7 @@ COST_PATTERN = rf"^(?=.*\d)\d{{0,{COST_DIGITS - COST_DECIMAL_PLACES}}}(?:\.\d{{0
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": COST_PATTERN})
-class CostField(serializers.DecimalField):
+class CostField(StrictDecimalField):
     def __init__(self, **kwargs):
         super().__init__(
             max_digits=COST_DIGITS, decimal_places=COST_DECIMAL_PLACES, min_value=0, allow_null=True, **kwargs
@@ -99,7 +107,7 @@ class CostField(serializers.DecimalField):
 
 class IndustryProfileSerializer(serializers.Serializer):
     industry = SlugField(queryset=Industry.objects.all())
-    enabled = BooleanField(default=True)
+    enabled = StrictBooleanField(default=True)
     settings = serializers.DictField(default=dict)
 
     def run_validation(self, data=serializers.empty):
@@ -119,7 +127,7 @@ class AIModelSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     url = serializers.URLField(read_only=True)
     name = NameField()
-    display_name = TextField(max_length=200, allow_blank=True, default="")
+    display_name = StrictCharField(max_length=DISPLAY_NAME_MAX_LENGTH, allow_blank=True, default="")
     provider = SlugField(queryset=Provider.objects.all())
     model_type = serializers.ChoiceField(choices=ModelType.choices, default=ModelType.CHAT)
     capabilities = serializers.ListField(child=serializers.ChoiceField(choices=Capability.choices), default=list)
@@ -128,9 +136,9 @@ class AIModelSerializer(serializers.Serializer):
     input_cost_per_million_tokens = CostField(default=None)
     output_cost_per_million_tokens = CostField(default=None)
     status = serializers.ChoiceField(choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
-    deprecation_date = serializers.DateField(allow_null=True, default=None)
+    deprecation_date = StrictDateField(allow_null=True, default=None)
     successor = ModelNameField(allow_null=True, default=None)
-    description = TextField(allow_blank=True, default="", trim_whitespace=False)
+    description = StrictCharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, default="")
     industries = IndustryProfileSerializer(many=True, required=False)
     metadata = serializers.DictField(default=dict)
     aliases = serializers.ListField(child=NameField(), default=list)
@@ -153,7 +161,7 @@ class AIModelSerializer(serializers.Serializer):
         return data
 
 
-class DependencySerializer(ModelSerializer):
+class DependencySerializer(StrictModelSerializer):
     class Meta:
         model = ModelDependency
         fields = ["id", "component_type", "component_id", "component_name", "registered_at", "registered_by"]
@@ -175,10 +183,10 @@ class DependentSerializer(serializers.Serializer):
 class BulkRequestSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=BulkAction.choices)
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=-(2**63), max_value=2**63 - 1), min_length=1, max_length=MAX_BULK_IDS
+        child=StrictIntegerField(min_value=-(2**63), max_value=2**63 - 1), min_length=1, max_length=MAX_BULK_IDS
     )
-    atomic = BooleanField(default=False)
-    reason = TextField(required=False, allow_blank=True, default="", max_length=500)
+    atomic = StrictBooleanField(default=False)
+    reason = StrictCharField(required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH)
 
 
 class BulkItemSerializer(serializers.Serializer):
@@ -205,14 +213,14 @@ class ModelOptionSerializer(serializers.Serializer):
     model_type = serializers.ChoiceField(choices=ModelType.choices)
 
 
-class ProviderSerializer(ModelSerializer):
+class ProviderSerializer(StrictModelSerializer):
     class Meta:
         model = Provider
         fields = ["id", "slug", "name", "website", "description"]
         extra_kwargs = {"slug": {"trim_whitespace": False}}  # as sent, blanks refused
 
 
-class IndustrySerializer(ModelSerializer):
+class IndustrySerializer(StrictModelSerializer):
     class Meta:
         model = Industry
         fields = ["id", "slug", "name", "description", "settings_schema"]

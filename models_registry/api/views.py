@@ -2,6 +2,8 @@
 
 import re
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -32,6 +34,7 @@ from models_registry.api.serializers import (
 )
 from models_registry.choices import BulkAction, Capability, ModelType
 from models_registry.filtersets import SLUG_PATTERN, AIModelFilterSet
+from models_registry.limits import validate_reason
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.selectors import aimodel_options
 from models_registry.services import (
@@ -55,7 +58,8 @@ IF_MATCH = OpenApiParameter(
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you have; 304 if it is current."
 )
-ETAG_NUMBER = re.compile(r'^(?:W/)?"(\d+)"$')
+ASCII_ID = re.compile(r"[0-9]+\Z")
+ETAG_NUMBER = re.compile(r'^(?:W/)?"([0-9]+)"$')  # ASCII digits: `\d` is any script's
 CONFLICT = inline_serializer(
     "DeleteConflict",
     {"detail": serializers.CharField(), "dependencies": serializers.ListField(child=serializers.DictField())},
@@ -63,7 +67,12 @@ CONFLICT = inline_serializer(
 
 
 def change_reason(request) -> str:
-    return request.headers.get(REASON_HEADER, "")[:500]
+    reason = request.headers.get(REASON_HEADER, "")
+    try:
+        validate_reason(reason)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({REASON_HEADER: error.message_dict["reason"]}) from error
+    return reason
 
 
 def expected_version(request) -> int | None:
@@ -95,7 +104,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
     queryset = AIModel.objects.all()
     serializer_class = AIModelSerializer
     filterset_class = AIModelFilterSet
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"[0-9]+"  # not `\d`, which takes any script's digits
 
     def get_permissions(self):
         if self.action in ("dependencies", "dependency"):
@@ -179,7 +188,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
         return Response(DependencySerializer(dependency).data, status=code)
 
     @extend_schema(summary="Unregister a component", responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<dependency_id>\d+)", filterset_class=None)
+    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<dependency_id>[0-9]+)", filterset_class=None)
     def dependency(self, request, pk, dependency_id):
         dependency = get_object_or_404(ModelDependency, pk=dependency_id, model_id=self.get_object().pk)
         dependency_unregister(dependency=dependency, actor=request.user, reason=change_reason(request))
@@ -243,6 +252,13 @@ class ReferenceViewSet(
     viewsets.GenericViewSet,
 ):
     """Providers and industries: everyone with view rights reads, administrators write."""
+
+    def get_object(self):
+        # The id as ASCII digits: Django reads a full-width "1" as 1 (the route takes any
+        # text, and the published schema says integer).
+        if not ASCII_ID.match(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
+            raise Http404
+        return super().get_object()
 
     def perform_create(self, serializer):
         serializer.instance = reference_save(

@@ -108,7 +108,7 @@ def _parse(row: RowPlan) -> None:
             row.values[column] = column_widget(column).clean(raw)
         except ValueError as error:
             row.fail(column, str(error))
-    if not row.values.get("name"):
+    if not row.values.get("name") and "name" not in row.errors:
         row.fail("name", "This field cannot be blank.")
 
 

@@ -2,28 +2,53 @@
 
 A reader refuses a file it cannot read as a whole (ImportFileError: wrong encoding,
 truncated JSON, unknown columns, too large); row-level problems are left to validation.
+Every limit is checked before the work it bounds (models_registry/limits.py): the size
+before reading, the JSON depth before parsing, an XLSX's archive before openpyxl opens
+it, the number of rows as they are read.
 """
 
 import csv
 import io
 import json
 import zipfile
-from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 
+from models_registry import json_text, limits
 from models_registry.importing import cycle_collector
 from models_registry.importing.litellm import litellm_rows
 from models_registry.importing.source import ImportFileError, SourceFile, SourceRow
 from models_registry.resources import COLUMNS, REQUIRED_COLUMNS, TEXT_COLUMNS, unescape_formula
 
 FORMATS = ["csv", "json", "xlsx", "litellm"]
-DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+# One CSV cell: the csv module's own limit, set once for the process (it is global).
+csv.field_size_limit(limits.IMPORT_MAX_CELL_CHARACTERS)
 
 
 def max_import_bytes() -> int:
-    return getattr(settings, "IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    return getattr(settings, "IMPORT_MAX_BYTES", limits.IMPORT_MAX_BYTES)
+
+
+def max_import_rows() -> int:
+    return getattr(settings, "IMPORT_MAX_ROWS", limits.IMPORT_MAX_ROWS)
+
+
+def max_inflated_bytes() -> int:
+    return getattr(settings, "IMPORT_MAX_INFLATED_BYTES", limits.IMPORT_MAX_INFLATED_BYTES)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
+def _check_row_count(count: int) -> None:
+    """Called with the number of rows read so far (blank ones too: they cost as much)."""
+    if count > max_import_rows():
+        raise ImportFileError(
+            f"The file has more than {max_import_rows():,} rows, the limit (IMPORT_MAX_ROWS). "
+            "Split it into smaller files."
+        )
 
 
 def detect_format(name: str, head: bytes) -> str:
@@ -50,8 +75,11 @@ def read_source(name: str, data: bytes, fmt: str | None = None) -> SourceFile:
     if fmt not in FORMATS:
         raise ImportFileError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
     reader = {"csv": _read_csv, "json": _read_json, "xlsx": _read_xlsx, "litellm": _read_litellm}[fmt]
-    with cycle_collector.paused():
-        rows, columns = reader(data)
+    try:
+        with cycle_collector.paused():
+            rows, columns = reader(data)
+    except RecursionError as error:  # each reader bounds nesting first; a traceback is never the answer
+        raise ImportFileError("The file is nested too deeply to read.") from error
     return SourceFile(name=Path(name).name, format=fmt, rows=rows, columns=columns)
 
 
@@ -113,7 +141,8 @@ def _read_csv(data: bytes):
         columns = _check_header(header)
         header = [column.strip() for column in header]
         rows, line = [], reader.line_num + 1
-        for values in reader:
+        for count, values in enumerate(reader, start=1):
+            _check_row_count(count)
             if any(value.strip() for value in values):
                 ref = f"line {line}"
                 if len(values) != len(header):
@@ -122,39 +151,97 @@ def _read_csv(data: bytes):
                     rows.append(SourceRow(ref, _flat_cells(header, values)))
             line = reader.line_num + 1
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise ImportFileError(
+                f"Line {reader.line_num}: a cell is longer than {limits.IMPORT_MAX_CELL_CHARACTERS:,} characters, "
+                "more than any field can hold."
+            ) from error
         raise ImportFileError(f"Not valid CSV: {error}.") from error
     return rows, columns
 
 
+def _check_archive(data: bytes) -> None:
+    """An XLSX is a zip of XML parts: what they inflate to is checked from the archive's
+    directory before anything is inflated. (The sizes it declares are the most zipfile will
+    inflate: an entry that holds more fails its CRC check.)"""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise ImportFileError(f"Not a readable XLSX workbook: {error}.") from error
+    if len(entries) > limits.XLSX_MAX_ENTRIES:
+        raise ImportFileError(
+            f"Not a readable XLSX workbook: it holds {len(entries):,} parts; the limit is {limits.XLSX_MAX_ENTRIES:,}."
+        )
+    inflated = sum(entry.file_size for entry in entries)
+    if inflated > max_inflated_bytes():
+        raise ImportFileError(
+            f"The workbook inflates to {_mib(inflated)} uncompressed; the limit is {_mib(max_inflated_bytes())} "
+            "(IMPORT_MAX_INFLATED_BYTES)."
+        )
+    for entry in entries:
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > limits.XLSX_RATIO_FLOOR and ratio > limits.XLSX_MAX_RATIO:
+            raise ImportFileError(
+                f"Not a readable XLSX workbook: its part {entry.filename[:100]!r} inflates {ratio:,.0f} times "
+                f"(to {_mib(entry.file_size)}); a worksheet inflates at most {limits.XLSX_MAX_RATIO} times."
+            )
+    if not any(entry.filename.startswith("xl/worksheets/") for entry in entries):
+        raise ImportFileError("Not a readable XLSX workbook: it has no worksheet.")
+
+
 def _read_xlsx(data: bytes):
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
+    except Exception as error:  # openpyxl on a damaged file raises anything (KeyError, ParseError, ...)
         raise ImportFileError(f"Not a readable XLSX workbook: {error}.") from error
     try:
-        sheet = workbook.worksheets[0]
-        lines = sheet.iter_rows(values_only=True)
-        header = next(lines, None)
-        if header is None:
-            raise ImportFileError("The workbook's first sheet is empty.")
-        columns = _check_header(list(header))
-        header = [str(column).strip() for column in header]
-        rows = []
-        for number, values in enumerate(lines, start=2):
-            if any(value not in (None, "") for value in values):
-                rows.append(SourceRow(f"row {number}", _flat_cells(header, list(values))))
+        return _sheet_rows(workbook)
+    except ImportFileError:
+        raise
+    except Exception as error:  # a part that is not what the workbook says it is
+        raise ImportFileError(f"Not a readable XLSX workbook: {error}.") from error
     finally:
         workbook.close()
+
+
+def _sheet_rows(workbook):
+    if not workbook.worksheets:
+        raise ImportFileError("Not a readable XLSX workbook: it has no worksheet.")
+    # At most one column more than the project has, so that a surplus column is still
+    # reported: a sheet claiming 16,384 columns is not read as 16,384 cells a row. Rows
+    # come padded to that width; the padding is not a column.
+    lines = workbook.worksheets[0].iter_rows(values_only=True, max_col=len(COLUMNS) + 1)
+    header = next(lines, None)
+    if header is None:
+        raise ImportFileError("The workbook's first sheet is empty.")
+    header = list(header)
+    while header and header[-1] is None:
+        header.pop()
+    columns = _check_header(header)
+    header = [str(column).strip() for column in header]
+    rows = []
+    for number, values in enumerate(lines, start=2):
+        _check_row_count(number - 1)
+        if any(value not in (None, "") for value in values):
+            if any(value not in (None, "") for value in values[len(header) :]):
+                rows.append(SourceRow(f"row {number}", {"__all__": f"cells beyond the {len(header)} columns"}))
+            else:
+                rows.append(SourceRow(f"row {number}", _flat_cells(header, list(values))))
     return rows, columns
 
 
 def _json(data: bytes):
     try:
         # Decimals, not floats: prices must arrive exactly as written.
-        return json.loads(_text(data), parse_float=Decimal)
+        return json_text.loads(_text(data), max_depth=limits.IMPORT_MAX_JSON_DEPTH, exact=True)
+    except json_text.JSONTooDeepError as error:
+        raise ImportFileError(
+            f"The file is nested deeper than {limits.IMPORT_MAX_JSON_DEPTH} levels; no import needs more."
+        ) from error
     except json.JSONDecodeError as error:
         raise ImportFileError(f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.") from error
 
@@ -170,6 +257,7 @@ def _read_json(data: bytes):
     items = _json(data)
     if not isinstance(items, list):
         raise ImportFileError("Expected a JSON list of models (or use --format litellm for a LiteLLM catalog).")
+    _check_row_count(len(items))
     rows, columns = [], set()
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
@@ -190,4 +278,5 @@ def _read_litellm(data: bytes):
     catalog = _json(data)
     if not isinstance(catalog, dict):
         raise ImportFileError("A LiteLLM catalog is a JSON object keyed by model name.")
+    _check_row_count(len(catalog))
     return litellm_rows(catalog)

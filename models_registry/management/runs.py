@@ -3,10 +3,12 @@
 from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from audit.choices import ChangeSource
 from audit.context import change_context, new_request_id
+from models_registry.limits import validate_reason
 
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
@@ -29,5 +31,9 @@ def resolve_actor(username: str | None):
 @contextmanager
 def command_run(*, actor: str | None, reason: str = "", source: str = ChangeSource.CLI):
     """One command run: every change it makes shares this request id, actor and reason."""
+    try:
+        validate_reason(reason)
+    except ValidationError as error:
+        raise CommandError(f"--reason: {' '.join(error.message_dict['reason'])}", returncode=EXIT_BAD_INPUT) from error
     with change_context(source=source, request_id=new_request_id(), actor=resolve_actor(actor), reason=reason) as run:
         yield run

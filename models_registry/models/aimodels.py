@@ -1,12 +1,21 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 from audit.history import AuditedHistory
 from models_registry.choices import Capability, ModelStatus, ModelType
+from models_registry.limits import (
+    ALIASES_MAX_COUNT,
+    DESCRIPTION_MAX_LENGTH,
+    DISPLAY_NAME_MAX_LENGTH,
+    METADATA_MAX_BYTES,
+    PROFILE_SETTINGS_MAX_BYTES,
+    JSONSizeValidator,
+    count_problem,
+)
 from models_registry.models.base import RegistryModel
 from models_registry.models.fields import ExactDecimalField
 from models_registry.models.industries import Industry
@@ -48,7 +57,7 @@ class AIModel(RegistryModel):
     """One model a platform can call."""
 
     name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[NAME_VALIDATOR])
-    display_name = models.CharField(max_length=200, blank=True)
+    display_name = models.CharField(max_length=DISPLAY_NAME_MAX_LENGTH, blank=True)
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="models")
     model_type = models.CharField(max_length=32, choices=ModelType.choices, default=ModelType.CHAT)
     capabilities = models.JSONField(default=list, blank=True)
@@ -75,8 +84,10 @@ class AIModel(RegistryModel):
     status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
     deprecation_date = models.DateField(null=True, blank=True)
     successor = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="predecessors")
-    description = models.TextField(blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    description = models.TextField(
+        blank=True, max_length=DESCRIPTION_MAX_LENGTH, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
+    )
+    metadata = models.JSONField(default=dict, blank=True, validators=[JSONSizeValidator(METADATA_MAX_BYTES)])
     aliases = models.JSONField(default=list, blank=True, help_text="Other names that resolve to this model.")
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,6 +103,7 @@ class AIModel(RegistryModel):
     # AIModel, in any app, is a dependency that blocks deletion.
     OWNED_RELATIONS = ("registered_names", "industry_profiles")
     CONSTRAINT_FIELDS = {"name_taken": "name"}
+    LABEL_FIELDS = ("name", "display_name")
 
     class Meta:
         ordering = ["name"]
@@ -180,6 +192,9 @@ class AIModel(RegistryModel):
         if not isinstance(self.aliases, list) or not all(isinstance(a, str) for a in self.aliases):
             errors["aliases"] = ["Must be a list of names."]
             return
+        if too_many := count_problem(self.aliases, ALIASES_MAX_COUNT, "aliases"):
+            errors["aliases"] = [too_many]
+            return
         problems, seen, well_formed = [], {self.name.lower()}, []
         for alias in self.aliases:
             if not is_name(alias):
@@ -266,7 +281,7 @@ class ModelIndustryProfile(RegistryModel):
     model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="industry_profiles")
     industry = models.ForeignKey(Industry, on_delete=models.PROTECT, related_name="profiles")
     enabled = models.BooleanField(default=True)
-    settings = models.JSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True, validators=[JSONSizeValidator(PROFILE_SETTINGS_MAX_BYTES)])
 
     history = AuditedHistory()
 

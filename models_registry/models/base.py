@@ -19,6 +19,21 @@ NOT_TEXT = re.compile(f"[{CONTROL_RANGES}{SURROGATE_RANGE}]")  # either of the t
 # ("\r" passes: it is turned into "\n" before the rule is checked).
 REFUSED_IN_TEXT = [code for code in range(0x20) if CONTROL_CHARACTERS.match(chr(code)) and chr(code) != "\r"]
 TEXT_PATTERN = "^[^" + "".join(f"\\u{code:04x}" for code in REFUSED_IN_TEXT) + "]*$"
+# In a name or label people read and match: characters that reorder or hide what is shown
+# ("\u202egpt" displays reversed; "g\u200bpt" looks like "gpt" and is not), and whitespace
+# around it, which the doors once trimmed silently (NEL, NBSP) and now leave for this rule.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+ZERO_WIDTH = "\u200b-\u200d\u2060\ufeff"
+INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
+
+
+def label_problem(value: str) -> str | None:
+    """Why `value` cannot be a name or display name, or None."""
+    if value and (value[0].isspace() or value[-1].isspace()):
+        return "Remove the whitespace at the start or end."
+    if INVISIBLE.search(value):
+        return "Bidirectional control characters and zero-width characters are not allowed."
+    return None
 
 
 # What every JSON value must fit: PostgreSQL cannot store NUL, NaN or infinities, and what
@@ -63,13 +78,16 @@ class RegistryModel(models.Model):
     """
 
     CONSTRAINT_FIELDS: dict[str, str] = {}
+    # Text fields people read as names (label_problem); the others are free text.
+    LABEL_FIELDS: tuple[str, ...] = ()
 
     class Meta:
         abstract = True
 
     def clean_fields(self, exclude=None):
         """Field validation, plus one rule for every text and JSON field: text has "\\n" line
-        endings and no control characters; JSON is what can be stored and served back."""
+        endings and no control characters; names (LABEL_FIELDS) have no whitespace around
+        them and no bidi or zero-width characters; JSON is what can be stored and served back."""
         errors = {}
         try:
             super().clean_fields(exclude=exclude)
@@ -91,6 +109,8 @@ class RegistryModel(models.Model):
                 else:
                     error = ValidationError(NOT_UNICODE, code="not_unicode")
                 errors[field.name] = [error]
+            elif field.name in self.LABEL_FIELDS and (problem := label_problem(value)):
+                errors[field.name] = [ValidationError(problem, code="not_a_label")]
         for field in json_fields:
             if field.name in errors or (exclude and field.name in exclude):
                 continue

@@ -2,6 +2,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from audit.history import AuditedHistory
+from models_registry.limits import COMPONENT_ID_MAX_LENGTH, COMPONENT_NAME_MAX_LENGTH, COMPONENT_TYPE_MAX_LENGTH
 from models_registry.models.aimodels import AIModel
 from models_registry.models.base import RegistryModel
 
@@ -15,16 +16,18 @@ class ModelDependency(RegistryModel):
 
     model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="dependencies")
     component_type = models.CharField(
-        max_length=50, validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]*\Z", "Use a lowercase slug, e.g. agent.")]
+        max_length=COMPONENT_TYPE_MAX_LENGTH,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]*\Z", "Use a lowercase slug, e.g. agent.")],
     )
-    component_id = models.CharField(max_length=200)
-    component_name = models.CharField(max_length=200, blank=True)
+    component_id = models.CharField(max_length=COMPONENT_ID_MAX_LENGTH)
+    component_name = models.CharField(max_length=COMPONENT_NAME_MAX_LENGTH, blank=True)
     registered_at = models.DateTimeField(auto_now_add=True)
     registered_by = models.CharField(max_length=150, blank=True, editable=False)
 
     history = AuditedHistory()
 
     CONSTRAINT_FIELDS = {"component_taken": "component_id"}
+    LABEL_FIELDS = ("component_id", "component_name")
     AUDIT_PARENT = "model"  # registrations show in the model's history
 
     class Meta:

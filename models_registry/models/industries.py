@@ -1,8 +1,10 @@
 import jsonschema
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
 from audit.history import AuditedHistory
+from models_registry.limits import DESCRIPTION_MAX_LENGTH, SETTINGS_SCHEMA_MAX_BYTES, JSONSizeValidator
 from models_registry.models.base import RegistryModel
 from models_registry.models.providers import PROVIDER_SLUG_VALIDATOR
 
@@ -27,12 +29,19 @@ class Industry(RegistryModel):
 
     slug = models.CharField(max_length=100, unique=True, validators=[PROVIDER_SLUG_VALIDATOR])
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True, max_length=DESCRIPTION_MAX_LENGTH, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
+    )
     settings_schema = models.JSONField(
-        default=dict, blank=True, help_text="A JSON Schema that each model's settings for this industry must pass."
+        default=dict,
+        blank=True,
+        validators=[JSONSizeValidator(SETTINGS_SCHEMA_MAX_BYTES)],
+        help_text="A JSON Schema that each model's settings for this industry must pass.",
     )
 
     history = AuditedHistory()
+
+    LABEL_FIELDS = ("name",)
 
     class Meta:
         ordering = ["slug"]

@@ -1,7 +1,8 @@
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 
 from audit.history import AuditedHistory
+from models_registry.limits import DESCRIPTION_MAX_LENGTH
 from models_registry.models.base import RegistryModel
 
 PROVIDER_SLUG_VALIDATOR = RegexValidator(
@@ -16,9 +17,13 @@ class Provider(RegistryModel):
     slug = models.CharField(max_length=100, unique=True, validators=[PROVIDER_SLUG_VALIDATOR])
     name = models.CharField(max_length=200)
     website = models.URLField(blank=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True, max_length=DESCRIPTION_MAX_LENGTH, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
+    )
 
     history = AuditedHistory()
+
+    LABEL_FIELDS = ("name",)
 
     class Meta:
         ordering = ["slug"]

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 
+from models_registry.limits import PROFILES_MAX_COUNT, count_problem
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.selectors import dependents_of
 from models_registry.services.catalog import actor_name, registry_write
@@ -47,6 +48,9 @@ def validate_aimodel(
     profiles = []
     if industries is not None:
         problems, seen = [], set()
+        if too_many := count_problem(industries, PROFILES_MAX_COUNT, "industry profiles"):
+            problems.append(too_many)
+            industries = []  # not checked one by one: there are too many
         for item in industries:
             if item.industry.pk in seen:
                 problems.append(f"{item.industry.slug}: listed more than once.")

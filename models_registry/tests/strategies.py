@@ -19,6 +19,11 @@ alias_lists = st.lists(aliases, max_size=3, unique_by=str.lower)
 # refused on purpose, see INVALID_FIELDS; "\r" is stored as "\n").
 typed = st.characters(exclude_categories=["Cs", "Cc"], include_characters="\n\t")
 text = st.text(typed, max_size=80)
+# A display name: no bidi controls or zero-width characters, no whitespace around it (the
+# name rule of models/base.py refuses them: INVALID_FIELDS).
+INVISIBLE = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u2060\ufeff"
+label_characters = st.characters(exclude_categories=["Cs", "Cc"], exclude_characters=INVISIBLE, include_characters="\t")
+labels = st.text(label_characters, max_size=200).map(str.strip)
 costs = st.decimals(min_value=0, max_value=Decimal("999999.9999999999"), places=10, allow_nan=False)
 json_scalars = st.none() | st.booleans() | st.integers(-(2**31), 2**31) | text
 metadata = st.dictionaries(
@@ -29,7 +34,7 @@ metadata = st.dictionaries(
 
 VALID_FIELDS = {
     "name": names,
-    "display_name": st.text(typed, max_size=200),
+    "display_name": labels,
     "model_type": st.sampled_from(ModelType.values),
     "capabilities": st.lists(st.sampled_from(Capability.values), max_size=6),
     "context_window": st.none() | st.integers(1, 100_000_000),
@@ -45,7 +50,9 @@ VALID_FIELDS = {
 
 INVALID_FIELDS = {
     "name": st.sampled_from(["", "-leading-dash", "has space", "ünïcode", "n" * 201, "semi;colon", "n\x00ul"]),
-    "display_name": st.sampled_from(["d" * 201, "nul\x00byte", "bell\x07", "half \ud83d pair"]),
+    "display_name": st.sampled_from(
+        ["d" * 201, "nul\x00byte", "bell\x07", "half \ud83d pair", "\u00a0lead", "trail\x85", "rtl\u202eo", "z\u200bw"]
+    ),
     "model_type": st.sampled_from(["gpt", "CHAT", "", "image generation"]),
     "capabilities": st.sampled_from([["telepathy"], ["vision", "mind_reading"], "vision", [1], {"vision": True}]),
     "context_window": st.sampled_from([0, -5, 100_000_001]),

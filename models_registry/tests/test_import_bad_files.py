@@ -7,10 +7,17 @@ import json
 import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
 from openpyxl import Workbook
 
 from audit.models import AuditEntry
 from models_registry.importing import ImportFileError, import_models, read_path, read_source
+from models_registry.importing.readers import max_import_rows
+from models_registry.limits import IMPORT_MAX_CELL_CHARACTERS
 from models_registry.models import AIModel, Provider, RegisteredName
 from models_registry.services import aimodel_update
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
@@ -194,7 +201,7 @@ def zip_without_workbook() -> bytes:
     ("data", "problem"),
     [
         (b"PK\x03\x04" + b"\x00garbage" * 100, "File is not a zip file"),
-        (zip_without_workbook(), "\"There is no item named '[Content_Types].xml' in the archive\""),
+        (zip_without_workbook(), "it has no worksheet"),
     ],
     ids=["garbage-after-zip-header", "zip-without-workbook"],
 )
@@ -310,7 +317,7 @@ BAD_VALUES = [
     ("context_window", "100000001", "Ensure this value is less than or equal to 100000000."),
     ("max_output_tokens", "-1", "Ensure this value is greater than or equal to 0."),
     ("input_cost_per_million_tokens", "abc", "Enter a number."),
-    ("input_cost_per_million_tokens", "Infinity", "Enter a finite number."),
+    ("input_cost_per_million_tokens", "Infinity", "Enter a number."),
     ("input_cost_per_million_tokens", "-0.01", "Ensure this value is greater than or equal to 0."),
     ("output_cost_per_million_tokens", "0.00000000001", "Ensure that there are no more than 10 decimal places."),
     ("output_cost_per_million_tokens", "1000000", "Ensure that there are no more than 6 digits before the decimal"),
@@ -474,3 +481,227 @@ def test_a_row_for_an_existing_model_without_a_provider_cell_keeps_the_provider(
     errors = refused_rows("models.csv", data)
 
     assert errors == {"line 3": {"provider": ["This field is required."]}}
+
+
+# Files built to exhaust the reader (issue 10, item 8): each is refused before the work it
+# would cost, with a message, at every door: the importer, `import_models` (exit 2) and the
+# admin's import page (a form error). None reaches a RecursionError, an IndexError or a 500.
+
+
+def deep_json(levels: int, *, litellm: bool = False) -> bytes:
+    nested = "[" * levels + "]" * levels
+    return (f'{{"gpt-x": {{"litellm_provider": "openai", "extra": {nested}}}}}' if litellm else nested).encode()
+
+
+def zip_of(entries: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return stream.getvalue()
+
+
+def xlsx_parts(**replaced: bytes | None) -> dict[str, bytes]:
+    """The parts of a valid one-row workbook, with some replaced (None removes one)."""
+    with zipfile.ZipFile(io.BytesIO(xlsx_file(["name", "provider"], ["gpt-x", "openai"]))) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    for name, data in replaced.items():
+        name = name.replace("__", "/").replace("_xml", ".xml")
+        if data is None:
+            parts.pop(name)
+        else:
+            parts[name] = data
+    return parts
+
+
+def xlsx_bomb(inflated: int) -> bytes:
+    """A workbook whose worksheet inflates to `inflated` bytes of one repeated byte: the
+    zip bomb of the attack (306 KB that inflates to 300 MB), written in chunks."""
+    parts = xlsx_parts(xl__worksheets__sheet1_xml=None)
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            chunk = b" " * 2**20
+            for _ in range(inflated // len(chunk)):
+                sheet.write(chunk)
+    return stream.getvalue()
+
+
+def workbook_without_sheets() -> bytes:
+    """A workbook whose workbook.xml lists no sheet (openpyxl then has no worksheets[0])."""
+    parts = xlsx_parts()
+    workbook = parts["xl/workbook.xml"].decode()
+    start, end = workbook.index("<sheets>"), workbook.index("</sheets>") + len("</sheets>")
+    parts["xl/workbook.xml"] = (workbook[:start] + "<sheets/>" + workbook[end:]).encode()
+    return zip_of(parts)
+
+
+def rows_file(fmt: str, count: int) -> tuple[str, bytes]:
+    names = [f"gpt-{number}" for number in range(count)]
+    if fmt == "csv":
+        return "models.csv", csv_file("name,provider", *(f"{name},openai" for name in names))
+    if fmt == "json":
+        return "models.json", json.dumps([{"name": name, "provider": "openai"} for name in names]).encode()
+    if fmt == "litellm":
+        return "catalog.json", json.dumps({name: {"litellm_provider": "openai"} for name in names}).encode()
+    return "models.xlsx", xlsx_file(["name", "provider"], *([name, "openai"] for name in names))
+
+
+BAD_FILES = {
+    # id: (file name, how to build it, the message starts with, settings)
+    "json-5000-deep": ("models.json", lambda: deep_json(5000), "The file is nested deeper than 72 levels", {}),
+    "json-900-deep": ("models.json", lambda: deep_json(900), "The file is nested deeper than 72 levels", {}),
+    "litellm-5000-deep": (
+        "catalog.json",
+        lambda: deep_json(5000, litellm=True),
+        "The file is nested deeper than 72 levels",
+        {},
+    ),
+    "xlsx-zip-bomb-300mb": (
+        "models.xlsx",
+        lambda: xlsx_bomb(300 * 2**20),
+        "The workbook inflates to 300.",
+        {},
+    ),
+    "xlsx-inflates-past-the-limit": (
+        "models.xlsx",
+        lambda: xlsx_bomb(3 * 2**20),
+        "The workbook inflates to 3.0 MiB uncompressed; the limit is 2.0 MiB (IMPORT_MAX_INFLATED_BYTES).",
+        {"IMPORT_MAX_INFLATED_BYTES": 2 * 2**20},
+    ),
+    "xlsx-part-inflating-1000-times": (
+        "models.xlsx",
+        lambda: xlsx_bomb(20 * 2**20),
+        "Not a readable XLSX workbook: its part 'xl/worksheets/sheet1.xml' inflates ",
+        {},
+    ),
+    "xlsx-too-many-parts": (
+        "models.xlsx",
+        lambda: zip_of(xlsx_parts() | {f"xl/media/{n}.bin": b"" for n in range(1001)}),
+        "Not a readable XLSX workbook: it holds 1,01",
+        {},
+    ),
+    "xlsx-without-worksheet-part": (
+        "models.xlsx",
+        lambda: zip_of(xlsx_parts(xl__worksheets__sheet1_xml=None)),
+        "Not a readable XLSX workbook: it has no worksheet.",
+        {},
+    ),
+    "xlsx-listing-no-sheet": (
+        "models.xlsx",
+        workbook_without_sheets,
+        "Not a readable XLSX workbook: it has no worksheet.",
+        {},
+    ),
+    "xlsx-damaged-part": (
+        "models.xlsx",
+        lambda: zip_of(xlsx_parts(xl__workbook_xml=b"<workbook><sheets><sheet")),
+        "Not a readable XLSX workbook: ",
+        {},
+    ),
+    "csv-200k-character-cell": (
+        "models.csv",
+        lambda: csv_file("name,provider,description", "gpt-x,openai," + "d" * 200_000),
+        "Line 2: a cell is longer than 131,072 characters",
+        {},
+    ),
+    **{
+        f"{fmt}-too-many-rows": (
+            rows_file(fmt, 6)[0],
+            lambda fmt=fmt: rows_file(fmt, 6)[1],
+            "The file has more than 5 rows, the limit (IMPORT_MAX_ROWS).",
+            {"IMPORT_MAX_ROWS": 5},
+        )
+        for fmt in ("csv", "json", "xlsx", "litellm")
+    },
+}
+built: dict[str, bytes] = {}
+
+
+def bad_file(case: str, settings) -> tuple[str, bytes, str]:
+    name, build, message, overrides = BAD_FILES[case]
+    for setting, value in overrides.items():
+        setattr(settings, setting, value)
+    if case not in built:
+        built[case] = build()
+    return name, built[case], message
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_a_file_built_to_exhaust_the_reader_is_refused_by_the_importer(case, settings):
+    name, data, message = bad_file(case, settings)
+
+    assert file_error(name, data).startswith(message)
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_import_models_refuses_a_file_built_to_exhaust_the_reader_with_exit_2(case, settings, tmp_path):
+    name, data, message = bad_file(case, settings)
+    path = tmp_path / name
+    path.write_bytes(data)
+    before = registry_counts()
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import_models", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+    assert caught.value.returncode == 2
+    assert str(caught.value).startswith(f"{path}: {message}")
+    assert registry_counts() == before
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_the_admin_import_refuses_a_file_built_to_exhaust_the_reader_with_a_form_error(case, settings, make_user):
+    name, data, message = bad_file(case, settings)
+    client = Client()
+    client.force_login(make_user("admin", is_staff=True))
+    before = registry_counts()
+
+    response = client.post(
+        reverse("admin:models_registry_aimodel_import"), {"file": SimpleUploadedFile(name, data), "format": ""}
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert list(errors) == ["file"]
+    assert errors["file"][0].startswith(message)
+    assert registry_counts() == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx", "litellm"])
+def test_a_file_with_as_many_rows_as_the_limit_is_read(fmt, settings):
+    settings.IMPORT_MAX_ROWS = 5
+    name, data = rows_file(fmt, 5)
+
+    assert len(read_source(name, data).rows) == 5
+
+
+def test_the_row_limit_is_comfortably_above_the_benchmark_import():
+    assert max_import_rows() >= 5 * 20_000
+
+
+def test_a_csv_cell_as_long_as_the_limit_is_read():
+    data = csv_file("name,provider,description", "gpt-x,openai," + "d" * IMPORT_MAX_CELL_CHARACTERS)
+
+    (row,) = read_source("models.csv", data).rows
+
+    assert len(row.cells["description"]) == IMPORT_MAX_CELL_CHARACTERS
+
+
+def test_json_nested_as_deep_as_the_limit_is_read_and_its_rows_judged():
+    # 72 levels: the list, the item, and 70 levels of metadata (the model allows 65).
+    metadata = '{"a": ' * 70 + "1" + "}" * 70
+    data = f'[{{"name": "gpt-x", "provider": "openai", "metadata": {metadata}}}]'.encode()
+
+    errors = refused_rows("models.json", data)
+
+    assert errors == {"item 1 (gpt-x)": {"metadata": ["Nested deeper than 64 levels."]}}
+
+
+def test_a_json_cell_nested_5000_deep_is_an_invalid_row_not_a_crash():
+    data = csv_file("name,provider,metadata", "gpt-x,openai," + "[" * 5000 + "]" * 5000)
+
+    errors = refused_rows("models.csv", data)
+
+    assert errors == {"line 2": {"metadata": ["JSON nested deeper than 72 levels."]}}

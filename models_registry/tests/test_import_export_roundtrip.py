@@ -34,6 +34,9 @@ FORMULA_STARTS = ["=", "+", "-", "@", "'"]
 # Free text: any printable character, tabs and newlines (control characters are tested apart, below).
 safe_text = st.text(st.characters(exclude_categories=["Cs", "Cc"], include_characters="\t\n"), max_size=30)
 spreadsheet_text = safe_text | st.tuples(st.sampled_from(FORMULA_STARTS), safe_text).map("".join)
+# A display name: the same, without whitespace around it or invisible characters (the name rule).
+label_text = st.text(strategies.label_characters, max_size=30).map(str.strip)
+spreadsheet_label = label_text | st.tuples(st.sampled_from(FORMULA_STARTS), label_text).map("".join)
 json_keys = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=8)
 json_values = st.recursive(
     st.none()
@@ -70,7 +73,7 @@ def registries(draw) -> list[dict]:
         models.append(
             {
                 "name": name,
-                "display_name": draw(spreadsheet_text),
+                "display_name": draw(spreadsheet_label),
                 "provider": draw(st.sampled_from(PROVIDERS)),
                 "model_type": draw(st.sampled_from(ModelType.values)),
                 "capabilities": draw(st.lists(st.sampled_from(Capability.values), max_size=5)),

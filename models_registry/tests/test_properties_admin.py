@@ -304,7 +304,7 @@ use_case = (
 )
 
 MODEL_FIELDS = {
-    "display_name": one_line,
+    "display_name": st.text(strategies.label_characters, max_size=60).map(str.strip),
     "model_type": st.sampled_from(ModelType.values),
     "capabilities": st.lists(st.sampled_from(Capability.values), max_size=6),
     "context_window": strategies.VALID_FIELDS["context_window"],

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import api_token_create
 from audit.context import change_context, new_request_id
+from models_registry.parsing import integer_argument
 
 
 def expiry(days: int | None) -> datetime.timedelta | None:
@@ -22,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--expires-in-days", type=int, dest="expires_in_days")
+        parser.add_argument("--expires-in-days", type=integer_argument, dest="expires_in_days")
         parser.add_argument("--name", default="", help="What the token is for.")
 
     def handle(self, *args, username, expires_in_days, name, **options):

@@ -9,6 +9,7 @@ from accounts.management.commands.create_api_token import expiry
 from accounts.roles import ROLE_GROUPS
 from accounts.services import api_token_create, service_account_save
 from audit.context import change_context, new_request_id
+from models_registry.parsing import integer_argument
 
 
 class Command(BaseCommand):
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("--role", required=True, choices=list(ROLE_GROUPS))
-        parser.add_argument("--expires-in-days", type=int, dest="expires_in_days")
+        parser.add_argument("--expires-in-days", type=integer_argument, dest="expires_in_days")
 
     def handle(self, *args, name, role, expires_in_days, **options):
         with change_context(request_id=new_request_id()):

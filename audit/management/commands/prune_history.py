@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from audit.retention import prune_history
 from models_registry.management.runs import EXIT_BAD_INPUT, add_actor_arguments, command_run
+from models_registry.parsing import parse_datetime
 
 
 class Command(BaseCommand):
@@ -22,9 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, before, dry_run, actor, reason, **options):
         try:
-            cutoff = datetime.datetime.fromisoformat(before)
+            cutoff = parse_datetime(before)
         except ValueError as error:
-            raise CommandError(f"--before: not a date: {before!r}.", returncode=EXIT_BAD_INPUT) from error
+            raise CommandError(f"--before: {before!r}: {error}", returncode=EXIT_BAD_INPUT) from error
         if timezone.is_naive(cutoff):
             cutoff = timezone.make_aware(cutoff, datetime.UTC)
         if cutoff > timezone.now():

@@ -1,0 +1,128 @@
+"""How large each field of the registry, and each import file, may be: every limit in one
+place, read by the models' validators, the importer, the docs and their tests.
+
+Chosen from data (docs/api.md, "Limits"): the largest values in LiteLLM's catalog
+(4,878 entries) and in the starter catalog, with headroom for catalogs not seen yet.
+
+| what                          | largest seen                       | limit       |
+| ----------------------------- | ---------------------------------- | ----------- |
+| AIModel.description           | 135 characters (starter)           | 4,000 chars |
+| AIModel.metadata (as JSON)    | 12.2 KiB (LiteLLM's                | 32 KiB      |
+|                               | fallback_generalizations; 3.3 KiB  |             |
+|                               | for the largest real model)        |             |
+| aliases of one model          | 1                                  | 32          |
+| industry profiles of a model  | 2 (there are 8 industries)         | 16          |
+| one profile's settings (JSON) | 364 bytes                          | 2 KiB       |
+| Industry.settings_schema      | 1.25 KiB                           | 16 KiB      |
+| Provider/Industry description | 108 characters                     | 4,000 chars |
+| reason given with a change    | (the admin and bulk took 500)      | 500 chars   |
+
+JSON sizes are measured as `json_size` measures them: the largest text any supported
+database hands back for the value, which is what the API embeds in its responses.
+"""
+
+import json
+from contextlib import suppress
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.utils.deconstruct import deconstructible
+
+# Text fields, in characters. Names are 200 (AIModel.NAME_MAX_LENGTH and the CharFields).
+DESCRIPTION_MAX_LENGTH = 4_000
+DISPLAY_NAME_MAX_LENGTH = 200
+REASON_MAX_LENGTH = 500
+COMPONENT_TYPE_MAX_LENGTH = 50
+COMPONENT_ID_MAX_LENGTH = 200
+COMPONENT_NAME_MAX_LENGTH = 200
+
+# JSON fields, in bytes of their stored text (json_size).
+METADATA_MAX_BYTES = 32 * 1024
+PROFILE_SETTINGS_MAX_BYTES = 2 * 1024
+SETTINGS_SCHEMA_MAX_BYTES = 16 * 1024
+
+# The list endpoint's largest page (500 models) with every field at its limit, measured by
+# models_registry/tests/test_field_limits.py.
+PAGE_OF_500_MAX_BYTES = 48 * 1024 * 1024  # measured: 46.1 MB on SQLite, 24.5 MB on PostgreSQL
+
+# Lists.
+ALIASES_MAX_COUNT = 32
+PROFILES_MAX_COUNT = 16
+
+# Import files (each overridable from the environment, see docs/operators.md).
+IMPORT_MAX_BYTES = 32 * 1024 * 1024  # the file as uploaded
+IMPORT_MAX_ROWS = 100_000  # five times the 20,000-row benchmark
+IMPORT_MAX_INFLATED_BYTES = 256 * 1024 * 1024  # an XLSX's entries, uncompressed, in total
+IMPORT_MAX_JSON_DEPTH = 72  # a file's nesting: a list, a row, and a JSON column's 64 levels, with room
+IMPORT_MAX_CELL_CHARACTERS = 128 * 1024  # one CSV cell: four times the largest field
+XLSX_MAX_ENTRIES = 1_000  # a workbook has about ten
+XLSX_MAX_RATIO = 100  # uncompressed / compressed, per entry; worksheets compress 5-20 times
+XLSX_RATIO_FLOOR = 1024 * 1024  # entries smaller than this are not held to the ratio
+JSON_SIZE_DEPTH = 100  # beyond any storable value's depth (models/base.py JSON_MAX_DEPTH)
+
+
+def json_size(value) -> int | None:
+    """The length of `value` as the largest JSON text a supported database returns for it,
+    or None when it is nested deeper than JSON_SIZE_DEPTH (too deep to store anyway).
+
+    Django stores JSON on SQLite as `json.dumps` writes it (non-ASCII escaped, ", " and
+    ": " between items); PostgreSQL's jsonb writes the same separators, characters as
+    UTF-8 (never longer than their escapes), and numbers in positional notation: 1e-300
+    comes back as 302 characters. Each number counts at that length.
+    """
+    extra, stack = 0, [(value, 0)]
+    while stack:  # no recursion: the value may be nested deeper than the stack allows
+        item, depth = stack.pop()
+        if depth > JSON_SIZE_DEPTH:
+            return None
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, float | Decimal):
+            written = json.dumps(item) if isinstance(item, float) else str(item)
+            if "e" in written.lower():
+                with suppress(ArithmeticError):  # not finite: refused by the JSON rule (models/base.py)
+                    extra += len(format(Decimal(written), "f")) - len(written)
+    return len(json.dumps(value, default=str)) + extra
+
+
+@deconstructible
+class JSONSizeValidator:
+    """A JSON field's value takes at most `limit` bytes as stored (json_size)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def __call__(self, value) -> None:
+        size = json_size(value)
+        if size is not None and size > self.limit:  # (None: too deep, refused by the JSON rule)
+            raise ValidationError(
+                "Ensure this value takes at most %(limit)d bytes as JSON (it takes %(size)d).",
+                code="json_too_large",
+                params={"limit": self.limit, "size": size},
+            )
+
+    def __eq__(self, other):
+        return isinstance(other, JSONSizeValidator) and other.limit == self.limit
+
+
+def count_problem(items: list, limit: int, noun: str) -> str | None:
+    """A list longer than `limit`, said the way every list limit says it."""
+    if len(items) > limit:
+        return f"Ensure there are at most {limit} {noun} (there are {len(items)})."
+    return None
+
+
+REASON_VALIDATOR = MaxLengthValidator(REASON_MAX_LENGTH)
+
+
+def validate_reason(reason: str) -> None:
+    """A reason given with a change (the API's X-Change-Reason, the bulk request's reason, the
+    admin's field, a command's --reason): at most REASON_MAX_LENGTH characters, refused
+    rather than cut, so that what the audit log keeps is what was said."""
+    try:
+        REASON_VALIDATOR(reason)
+    except ValidationError as error:
+        raise ValidationError({"reason": error.messages}) from error
