@@ -14,7 +14,7 @@ from models_registry.api.fields import (
 )
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
 from models_registry.filtersets import SLUG_PATTERN
-from models_registry.limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, REASON_MAX_LENGTH
+from models_registry.limits import DISPLAY_NAME_MAX_LENGTH, REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.models.aimodels import (
     CONTEXT_WINDOW_RANGE,
@@ -138,7 +138,7 @@ class AIModelSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
     deprecation_date = StrictDateField(allow_null=True, default=None)
     successor = ModelNameField(allow_null=True, default=None)
-    description = StrictCharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, default="")
+    description = StrictCharField(allow_blank=True, default="")
     industries = IndustryProfileSerializer(many=True, required=False)
     metadata = serializers.DictField(default=dict)
     aliases = serializers.ListField(child=NameField(), default=list)
