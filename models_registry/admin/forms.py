@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.urls import reverse
 
 from audit.history import decimal_text
@@ -42,17 +43,29 @@ class NamesField(LinesField):
         return text.replace(",", "\n").splitlines()
 
 
-def changes_since(model: AIModel, loaded_version: int) -> list[str]:
-    """What others changed on `model` after the version someone loaded, one line per field."""
-    history = model.history.filter(version=loaded_version).order_by("-history_date").first()
-    entries = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk))
-    if history is not None:
-        entries = entries.filter(timestamp__gt=history.history_date)
+def audit_high_water(model: AIModel) -> int:
+    """The newest audit entry of `model` and its parts (0 if none): what a form has seen."""
+    return AuditEntry.of_object(AIModel, model.pk).aggregate(newest=Max("pk"))["newest"] or 0
+
+
+def changes_since(model: AIModel, loaded_version: int, seen_entry: int | None = None) -> list[str]:
+    """What others changed on `model` and its parts (profiles) after someone loaded it, one
+    line per field: the entries newer than `seen_entry` (the form's `audit_high_water`), or,
+    for a form posted without it, those after the model's history row of the loaded version.
+    """
+    entries = AuditEntry.of_object(AIModel, model.pk)
+    if seen_entry is not None:
+        entries = entries.filter(pk__gt=seen_entry)
+    else:
+        history = model.history.filter(version__lte=loaded_version).order_by("-version", "-history_date").first()
+        if history is not None:
+            entries = entries.filter(timestamp__gt=history.history_date)
     lines = []
     for entry in entries.order_by("timestamp", "id"):
         who = entry.username or "someone"
-        for field, change in sorted(entry.changes.items()):
-            lines.append(f"{who} ({entry.source}, {entry.timestamp:%H:%M:%S}) changed {field}: "
+        part = "" if entry.object_type == "aimodel" else f"{entry.object_repr} "
+        for name, change in sorted(entry.changes.items()):
+            lines.append(f"{who} ({entry.source}, {entry.timestamp:%H:%M:%S}) changed {part}{name}: "
                          f"{change.get('old')!r} → {change.get('new')!r}")  # fmt: skip
     return lines
 
@@ -70,6 +83,9 @@ class AIModelForm(forms.ModelForm):
     )
     aliases = NamesField(required=False, help_text="Other names that resolve to this model, one per line.")
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The newest audit entry of the model and its parts when the form was loaded: a refused
+    # save lists exactly the changes made after it.
+    seen_entry = forms.IntegerField(widget=forms.HiddenInput, required=False)
     change_reason = forms.CharField(
         required=False, max_length=500, label="Reason for this change", help_text="Kept in the audit log."
     )
@@ -83,6 +99,7 @@ class AIModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
+            self.fields["seen_entry"].initial = audit_high_water(self.instance)
         for name in ("context_window", "max_output_tokens"):
             self.fields[name].widget.attrs["class"] = "vBigIntegerField"  # room for 100,000,000
         self.fields["name"].widget.attrs["data-name-check-url"] = reverse("admin:models_registry_aimodel_check_name")
@@ -98,7 +115,7 @@ class AIModelForm(forms.ModelForm):
                 rows = rows.select_for_update()
             stored = rows.filter(pk=self.instance.pk).first()
             if stored is not None and stored.version != loaded:
-                lines = changes_since(stored, loaded)
+                lines = changes_since(stored, loaded, cleaned.get("seen_entry"))
                 raise ValidationError(
                     [
                         "Someone else saved this model after you opened it, so your changes were not saved. "
