@@ -1,6 +1,7 @@
 """The admin's forms: the model form, and industry profiles whose settings are real form
 fields generated from each industry's JSON Schema."""
 
+import json
 from decimal import Decimal
 
 from django import forms
@@ -24,7 +25,7 @@ class LinesField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 2})
 
     def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list) else value
+        return "\n".join(str(item) for item in value) if isinstance(value, list) else value
 
     def split(self, text: str) -> list[str]:
         return text.splitlines()
@@ -127,32 +128,88 @@ class AIModelForm(forms.ModelForm):
         return cleaned
 
 
-def setting_field(schema: dict) -> forms.Field:
-    """A form field for one property of an industry's settings schema."""
-    label, help_text = schema.get("title"), schema.get("description", "")
-    common = {"required": False, "label": label, "help_text": help_text}
-    kind, items = schema.get("type"), schema.get("items", {})
-    if "enum" in schema:
-        return forms.ChoiceField(choices=[("", "—"), *[(v, v) for v in schema["enum"]]], **common)
+class EnumChoices:
+    """Choices from a JSON Schema `enum`: the values themselves when all are texts (what a
+    person reads and posts), else their JSON text, turned back into the value on clean."""
+
+    def __init__(self, values: list):
+        self.as_json = not all(isinstance(value, str) for value in values)
+        self.choices = list(dict.fromkeys(self.key(value) for value in values))
+
+    def key(self, value) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False) if self.as_json else value
+
+    def value(self, key: str):
+        return json.loads(key) if self.as_json else key
+
+
+class EnumField(forms.TypedChoiceField):
+    def __init__(self, values: list, **kwargs):
+        self.enum = EnumChoices(values)
+        choices = [("", "—"), *((key, key) for key in self.enum.choices)]
+        super().__init__(choices=choices, coerce=self.enum.value, empty_value=None, **kwargs)
+
+    def initial_from(self, value):
+        return self.enum.key(value)
+
+
+class EnumListField(forms.TypedMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, values: list, **kwargs):
+        self.enum = EnumChoices(values)
+        super().__init__(choices=[(key, key) for key in self.enum.choices], coerce=self.enum.value, **kwargs)
+
+    def initial_from(self, value):
+        return [self.enum.key(item) for item in value] if isinstance(value, list) else []
+
+
+def _number(value):
+    """A bound for a number field: a JSON number, or none (a boolean is not one)."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def setting_field(schema) -> forms.Field:
+    """A form field for one property of an industry's settings schema. Any schema that
+    passes the industry's checks gives a field (a boolean schema, a list of types, an enum of
+    mixed values...); what has no better field is edited as JSON."""
+    schema = schema if isinstance(schema, dict) else {}
+    common = {"required": False, "label": schema.get("title"), "help_text": schema.get("description", "")}
+    kind, items = schema.get("type"), schema.get("items")
+    items = items if isinstance(items, dict) else {}
+    bounds = {"min_value": _number(schema.get("minimum")), "max_value": _number(schema.get("maximum"))}
+    if isinstance(schema.get("enum"), list):
+        return EnumField(schema["enum"], **common)
     if kind == "boolean":
         return forms.NullBooleanField(**common)
     if kind == "integer":
-        return forms.IntegerField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
+        return forms.IntegerField(**bounds, **common)
     if kind == "number":
-        return forms.FloatField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
-    if kind == "array" and "enum" in items:
-        return forms.MultipleChoiceField(
-            choices=[(v, v) for v in items["enum"]], widget=forms.CheckboxSelectMultiple, **common
-        )
-    if kind == "array":
+        return forms.FloatField(**bounds, **common)
+    if kind == "array" and isinstance(items.get("enum"), list):
+        return EnumListField(items["enum"], **common)
+    if kind == "array" and items.get("type") == "string":
         return LinesField(**common)
     if kind == "string":
-        return forms.CharField(max_length=schema.get("maxLength"), **common)
+        max_length = schema.get("maxLength")
+        return forms.CharField(max_length=max_length if isinstance(max_length, int) else None, **common)
     return forms.JSONField(**common)
 
 
+def stored_settings(profile: ModelIndustryProfile) -> dict:
+    """A profile's settings as a dict (a value stored by other means may not be one)."""
+    return profile.settings if isinstance(profile.settings, dict) else {}
+
+
+def setting_properties(industry: Industry) -> dict:
+    """The settings an industry names (its schema's `properties`), each with its schema."""
+    schema = industry.settings_schema if isinstance(industry.settings_schema, dict) else {}
+    properties = schema.get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
 def industry_setting_names(industry: Industry) -> list[str]:
-    return list(industry.settings_schema.get("properties", {}))
+    return list(setting_properties(industry))
 
 
 class IndustryProfileForm(forms.ModelForm):
@@ -165,15 +222,26 @@ class IndustryProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        settings = self.instance.settings or {}
+        settings = stored_settings(self.instance)
         for name in self.setting_fields:
             value = settings.get(name[len(SETTING_PREFIX) :])
             if value is not None:
-                self.initial[name] = value
+                initial_from = getattr(self.fields[name], "initial_from", None)
+                self.initial[name] = initial_from(value) if initial_from else value
 
     @property
     def setting_fields(self) -> list[str]:
         return [name for name in self.fields if name.startswith(SETTING_PREFIX)]
+
+    def _update_errors(self, errors):
+        # The profile's own check of its settings (Model.clean) repeats what clean() reported
+        # field by field (or, when clean() refused them, checks the stored settings, which
+        # may break a schema changed since); this form has no `settings` field to show it on.
+        if hasattr(errors, "error_dict"):
+            errors.error_dict.pop("settings", None)
+            if not errors.error_dict:
+                return
+        super()._update_errors(errors)
 
     def clean(self):
         cleaned = super().clean()
@@ -182,8 +250,8 @@ class IndustryProfileForm(forms.ModelForm):
             return cleaned
         allowed = industry_setting_names(industry)
         # What the person did not touch stays exactly as stored (types, order, empty lists).
-        keep = self.instance.settings if "industry" not in self.changed_data else {}
-        settings = {name: value for name, value in (keep or {}).items() if name in allowed}
+        keep = stored_settings(self.instance) if "industry" not in self.changed_data else {}
+        settings = {name: value for name, value in keep.items() if name in allowed}
         for name in allowed:
             if SETTING_PREFIX + name not in self.changed_data:
                 continue
@@ -195,7 +263,7 @@ class IndustryProfileForm(forms.ModelForm):
         problems = industry.settings_problems(settings)
         for path, message in problems:
             field = SETTING_PREFIX + str(path[0]) if path and path[0] in allowed else None
-            self.add_error(field, message)
+            self.add_error(field if field in self.fields else None, message)
         if not problems:
             self.instance.settings = settings  # only settings that pass the rules reach the profile
         return cleaned
@@ -205,6 +273,6 @@ def profile_form_for(industries: list[Industry]) -> type[IndustryProfileForm]:
     """IndustryProfileForm with a field for every setting any industry defines."""
     fields = {}
     for industry in industries:
-        for name, schema in industry.settings_schema.get("properties", {}).items():
+        for name, schema in setting_properties(industry).items():
             fields.setdefault(SETTING_PREFIX + name, setting_field(schema))
     return type("IndustryProfileForm", (IndustryProfileForm,), fields)
