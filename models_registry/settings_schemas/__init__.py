@@ -25,6 +25,7 @@ so it must not be able to reach out, hang or crash the server (issue 10, item 1)
 import functools
 import json
 
+import orjson
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
@@ -42,7 +43,11 @@ def schema_problems(schema) -> list[str]:
 
 
 def _canonical(schema) -> str:
-    return json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """The schema as text with sorted keys: the key of the caches below."""
+    try:
+        return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, which orjson does not write
+        return json.dumps(schema, sort_keys=True, separators=(",", ":"))
 
 
 @functools.lru_cache(maxsize=256)
