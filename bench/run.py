@@ -24,7 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Modules with a `run(options)` returning a `harness.Report` or `harness.Table` (or a list of
 # them), run in this order.
-BENCHMARKS = ["bench.bulk_status", "bench.imports", "bench.exports", "bench.list_api", "bench.hung_cache"]
+BENCHMARKS = [
+    "bench.bulk_status",
+    "bench.imports",
+    "bench.exports",
+    "bench.list_api",
+    "bench.hung_cache",
+    "bench.settings_validation",
+]
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # The URL only picks the backend; the run itself creates a temporary file.
 SQLITE_URL = "sqlite://:memory:"

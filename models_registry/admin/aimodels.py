@@ -173,7 +173,7 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
         ),
         ("Lifecycle", {"fields": [("deprecation_date", "successor"), "aliases"]}),
         ("Metadata", {"classes": ["collapse"], "fields": ["metadata"]}),
-        ("Audit", {"fields": ["change_reason", "loaded_version"]}),
+        ("Audit", {"fields": ["change_reason", "loaded_version", "seen_entry"]}),
     ]
 
     # The list

@@ -1,11 +1,13 @@
 """The admin's forms: the model form, and industry profiles whose settings are real form
 fields generated from each industry's JSON Schema."""
 
+import json
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.urls import reverse
 
 from audit.history import decimal_text
@@ -25,7 +27,7 @@ class LinesField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 2})
 
     def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list) else value
+        return "\n".join(str(item) for item in value) if isinstance(value, list) else value
 
     def split(self, text: str) -> list[str]:
         return text.splitlines()
@@ -48,17 +50,29 @@ class NamesField(LinesField):
         return [part.strip(" ") for part in self.split(value or "") if part.strip(" ")]
 
 
-def changes_since(model: AIModel, loaded_version: int) -> list[str]:
-    """What others changed on `model` after the version someone loaded, one line per field."""
-    history = model.history.filter(version=loaded_version).order_by("-history_date").first()
-    entries = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk))
-    if history is not None:
-        entries = entries.filter(timestamp__gt=history.history_date)
+def audit_high_water(model: AIModel) -> int:
+    """The newest audit entry of `model` and its parts (0 if none): what a form has seen."""
+    return AuditEntry.of_object(AIModel, model.pk).aggregate(newest=Max("pk"))["newest"] or 0
+
+
+def changes_since(model: AIModel, loaded_version: int, seen_entry: int | None = None) -> list[str]:
+    """What others changed on `model` and its parts (profiles) after someone loaded it, one
+    line per field: the entries newer than `seen_entry` (the form's `audit_high_water`), or,
+    for a form posted without it, those after the model's history row of the loaded version.
+    """
+    entries = AuditEntry.of_object(AIModel, model.pk)
+    if seen_entry is not None:
+        entries = entries.filter(pk__gt=seen_entry)
+    else:
+        history = model.history.filter(version__lte=loaded_version).order_by("-version", "-history_date").first()
+        if history is not None:
+            entries = entries.filter(timestamp__gt=history.history_date)
     lines = []
     for entry in entries.order_by("timestamp", "id"):
         who = entry.username or "someone"
-        for field, change in sorted(entry.changes.items()):
-            lines.append(f"{who} ({entry.source}, {entry.timestamp:%H:%M:%S}) changed {field}: "
+        part = "" if entry.object_type == "aimodel" else f"{entry.object_repr} "
+        for name, change in sorted(entry.changes.items()):
+            lines.append(f"{who} ({entry.source}, {entry.timestamp:%H:%M:%S}) changed {part}{name}: "
                          f"{change.get('old')!r} → {change.get('new')!r}")  # fmt: skip
     return lines
 
@@ -76,6 +90,9 @@ class AIModelForm(forms.ModelForm):
     )
     aliases = NamesField(required=False, help_text="Other names that resolve to this model, one per line.")
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The newest audit entry of the model and its parts when the form was loaded: a refused
+    # save lists exactly the changes made after it.
+    seen_entry = forms.IntegerField(widget=forms.HiddenInput, required=False)
     change_reason = forms.CharField(
         required=False, max_length=REASON_MAX_LENGTH, label="Reason for this change", help_text="Kept in the audit log."
     )
@@ -95,6 +112,7 @@ class AIModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
+            self.fields["seen_entry"].initial = audit_high_water(self.instance)
         for name in ("name", "display_name"):  # refused with whitespace around them, never trimmed
             if name in self.fields:
                 self.fields[name].strip = False
@@ -113,7 +131,7 @@ class AIModelForm(forms.ModelForm):
                 rows = rows.select_for_update()
             stored = rows.filter(pk=self.instance.pk).first()
             if stored is not None and stored.version != loaded:
-                lines = changes_since(stored, loaded)
+                lines = changes_since(stored, loaded, cleaned.get("seen_entry"))
                 raise ValidationError(
                     [
                         "Someone else saved this model after you opened it, so your changes were not saved. "
@@ -125,32 +143,88 @@ class AIModelForm(forms.ModelForm):
         return cleaned
 
 
-def setting_field(schema: dict) -> forms.Field:
-    """A form field for one property of an industry's settings schema."""
-    label, help_text = schema.get("title"), schema.get("description", "")
-    common = {"required": False, "label": label, "help_text": help_text}
-    kind, items = schema.get("type"), schema.get("items", {})
-    if "enum" in schema:
-        return forms.ChoiceField(choices=[("", "—"), *[(v, v) for v in schema["enum"]]], **common)
+class EnumChoices:
+    """Choices from a JSON Schema `enum`: the values themselves when all are texts (what a
+    person reads and posts), else their JSON text, turned back into the value on clean."""
+
+    def __init__(self, values: list):
+        self.as_json = not all(isinstance(value, str) for value in values)
+        self.choices = list(dict.fromkeys(self.key(value) for value in values))
+
+    def key(self, value) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False) if self.as_json else value
+
+    def value(self, key: str):
+        return json.loads(key) if self.as_json else key
+
+
+class EnumField(forms.TypedChoiceField):
+    def __init__(self, values: list, **kwargs):
+        self.enum = EnumChoices(values)
+        choices = [("", "—"), *((key, key) for key in self.enum.choices)]
+        super().__init__(choices=choices, coerce=self.enum.value, empty_value=None, **kwargs)
+
+    def initial_from(self, value):
+        return self.enum.key(value)
+
+
+class EnumListField(forms.TypedMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, values: list, **kwargs):
+        self.enum = EnumChoices(values)
+        super().__init__(choices=[(key, key) for key in self.enum.choices], coerce=self.enum.value, **kwargs)
+
+    def initial_from(self, value):
+        return [self.enum.key(item) for item in value] if isinstance(value, list) else []
+
+
+def _number(value):
+    """A bound for a number field: a JSON number, or none (a boolean is not one)."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def setting_field(schema) -> forms.Field:
+    """A form field for one property of an industry's settings schema. Any schema that
+    passes the industry's checks gives a field (a boolean schema, a list of types, an enum of
+    mixed values...); what has no better field is edited as JSON."""
+    schema = schema if isinstance(schema, dict) else {}
+    common = {"required": False, "label": schema.get("title"), "help_text": schema.get("description", "")}
+    kind, items = schema.get("type"), schema.get("items")
+    items = items if isinstance(items, dict) else {}
+    bounds = {"min_value": _number(schema.get("minimum")), "max_value": _number(schema.get("maximum"))}
+    if isinstance(schema.get("enum"), list):
+        return EnumField(schema["enum"], **common)
     if kind == "boolean":
         return forms.NullBooleanField(**common)
     if kind == "integer":
-        return StrictIntegerField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
+        return StrictIntegerField(**bounds, **common)
     if kind == "number":
-        return StrictFloatField(min_value=schema.get("minimum"), max_value=schema.get("maximum"), **common)
-    if kind == "array" and "enum" in items:
-        return forms.MultipleChoiceField(
-            choices=[(v, v) for v in items["enum"]], widget=forms.CheckboxSelectMultiple, **common
-        )
-    if kind == "array":
+        return StrictFloatField(**bounds, **common)
+    if kind == "array" and isinstance(items.get("enum"), list):
+        return EnumListField(items["enum"], **common)
+    if kind == "array" and items.get("type") == "string":
         return LinesField(**common)
     if kind == "string":
-        return forms.CharField(max_length=schema.get("maxLength"), **common)
+        max_length = schema.get("maxLength")
+        return forms.CharField(max_length=max_length if isinstance(max_length, int) else None, **common)
     return forms.JSONField(**common)
 
 
+def stored_settings(profile: ModelIndustryProfile) -> dict:
+    """A profile's settings as a dict (a value stored by other means may not be one)."""
+    return profile.settings if isinstance(profile.settings, dict) else {}
+
+
+def setting_properties(industry: Industry) -> dict:
+    """The settings an industry names (its schema's `properties`), each with its schema."""
+    schema = industry.settings_schema if isinstance(industry.settings_schema, dict) else {}
+    properties = schema.get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
 def industry_setting_names(industry: Industry) -> list[str]:
-    return list(industry.settings_schema.get("properties", {}))
+    return list(setting_properties(industry))
 
 
 class IndustryProfileForm(forms.ModelForm):
@@ -163,15 +237,26 @@ class IndustryProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        settings = self.instance.settings or {}
+        settings = stored_settings(self.instance)
         for name in self.setting_fields:
             value = settings.get(name[len(SETTING_PREFIX) :])
             if value is not None:
-                self.initial[name] = value
+                initial_from = getattr(self.fields[name], "initial_from", None)
+                self.initial[name] = initial_from(value) if initial_from else value
 
     @property
     def setting_fields(self) -> list[str]:
         return [name for name in self.fields if name.startswith(SETTING_PREFIX)]
+
+    def _update_errors(self, errors):
+        # The profile's own check of its settings (Model.clean) repeats what clean() reported
+        # field by field (or, when clean() refused them, checks the stored settings, which
+        # may break a schema changed since); this form has no `settings` field to show it on.
+        if hasattr(errors, "error_dict"):
+            errors.error_dict.pop("settings", None)
+            if not errors.error_dict:
+                return
+        super()._update_errors(errors)
 
     def clean(self):
         cleaned = super().clean()
@@ -180,8 +265,8 @@ class IndustryProfileForm(forms.ModelForm):
             return cleaned
         allowed = industry_setting_names(industry)
         # What the person did not touch stays exactly as stored (types, order, empty lists).
-        keep = self.instance.settings if "industry" not in self.changed_data else {}
-        settings = {name: value for name, value in (keep or {}).items() if name in allowed}
+        keep = stored_settings(self.instance) if "industry" not in self.changed_data else {}
+        settings = {name: value for name, value in keep.items() if name in allowed}
         for name in allowed:
             if SETTING_PREFIX + name not in self.changed_data:
                 continue
@@ -193,7 +278,7 @@ class IndustryProfileForm(forms.ModelForm):
         problems = industry.settings_problems(settings)
         for path, message in problems:
             field = SETTING_PREFIX + str(path[0]) if path and path[0] in allowed else None
-            self.add_error(field, message)
+            self.add_error(field if field in self.fields else None, message)
         if not problems:
             try:  # the size limit too, here, where the error can be shown on the form
                 ModelIndustryProfile._meta.get_field("settings").run_validators(settings)
@@ -208,6 +293,6 @@ def profile_form_for(industries: list[Industry]) -> type[IndustryProfileForm]:
     """IndustryProfileForm with a field for every setting any industry defines."""
     fields = {}
     for industry in industries:
-        for name, schema in industry.settings_schema.get("properties", {}).items():
+        for name, schema in setting_properties(industry).items():
             fields.setdefault(SETTING_PREFIX + name, setting_field(schema))
     return type("IndustryProfileForm", (IndustryProfileForm,), fields)

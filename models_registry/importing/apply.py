@@ -41,13 +41,17 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
         row.model.created_by = row.model.updated_by = username
     insert_objects([row.model for row in created])
 
-    updated = [row for row in plan.model_rows if row.kind == UPDATE and row.changed_fields]
-    for row in updated:
+    # Every changed model moves its version, also when only its profiles changed (the
+    # version covers the model's parts); only those whose own fields changed get a history
+    # row and an audit entry of the model (the profiles' entries record the rest).
+    touched = [row for row in plan.model_rows if row.kind == UPDATE]
+    updated = [row for row in touched if row.changed_fields]
+    for row in touched:
         row.model.version += 1
         row.model.updated_by, row.model.updated_at = username, timestamp
-    if updated:
+    if touched:
         fields = sorted({name for row in updated for name in row.changed_fields} | set(BOOKKEEPING_FIELDS))
-        AIModel.objects.bulk_update([row.model for row in updated], fields, batch_size=BATCH)
+        AIModel.objects.bulk_update([row.model for row in touched], fields, batch_size=BATCH)
 
     # Successors that are themselves created by this file exist only now.
     late = [row for row in created + updated if row.successor_row is not None]

@@ -1,4 +1,3 @@
-import jsonschema
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
@@ -7,13 +6,7 @@ from audit.history import AuditedHistory
 from models_registry.limits import DESCRIPTION_MAX_LENGTH, SETTINGS_SCHEMA_MAX_BYTES, JSONSizeValidator
 from models_registry.models.base import RegistryModel
 from models_registry.models.providers import PROVIDER_SLUG_VALIDATOR
-
-
-def settings_problems(schema: dict, settings) -> list[tuple[tuple, str]]:
-    """Every way `settings` breaks `schema`: (path inside the settings, message)."""
-    validator_class = jsonschema.validators.validator_for(schema)
-    errors = validator_class(schema).iter_errors(settings)
-    return sorted((tuple(error.absolute_path), error.message) for error in errors)
+from models_registry.settings_schemas import schema_problems, settings_problems
 
 
 def settings_errors(schema: dict, settings) -> list[str]:
@@ -51,12 +44,11 @@ class Industry(RegistryModel):
         return self.slug
 
     def clean(self):
-        if not isinstance(self.settings_schema, dict):
-            raise ValidationError({"settings_schema": "Must be a JSON object (a JSON Schema)."})
-        try:
-            jsonschema.validators.validator_for(self.settings_schema).check_schema(self.settings_schema)
-        except jsonschema.SchemaError as error:
-            raise ValidationError({"settings_schema": f"Not a valid JSON Schema: {error.message}"}) from error
+        # Checked on every save, from every door (API, admin, commands): what a settings
+        # schema may contain is in models/settings_schema.py.
+        problems = schema_problems(self.settings_schema)
+        if problems:
+            raise ValidationError({"settings_schema": problems})
 
     def settings_errors(self, settings) -> list[str]:
         return settings_errors(self.settings_schema, settings)

@@ -154,12 +154,15 @@ def aimodel_update(
             if not fields_changed and not profiles_changed:
                 write.changed = False
                 return current
-            if fields_changed:
-                current.version += 1  # the row is locked: no lost update
-                current.updated_by = actor_name(actor)
-                current.save()
-                if fields_changed & {"name", "aliases"}:
-                    _claim_names(current)
+            # The version covers the model and its parts (profiles, aliases): a change to
+            # either moves it, so If-Match and the admin's conflict check protect both.
+            # A parts-only change records no entry for the model itself (no audited field
+            # of it changed); the parts' own entries say what changed.
+            current.version += 1  # the row is locked: no lost update
+            current.updated_by = actor_name(actor)
+            current.save()
+            if fields_changed & {"name", "aliases"}:
+                _claim_names(current)
             if profiles_changed:
                 _store_profiles(current, profiles)
     except IntegrityError as error:

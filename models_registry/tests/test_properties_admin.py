@@ -915,7 +915,9 @@ class TestProperty7UpdateValidationAndPersistence(TestCase):
         changed_fields = {name for name in expected if expected[name] != before["values"][name]}
         entries = audit_entries_after(before["audit"])
         model_entries = [e for e in entries if e.object_type == "aimodel"]
-        assert after["version"] == before["version"] + (1 if changed_fields else 0)
+        profiles_changed = canonical_profiles(before["profiles"]) != canonical_profiles(expected_profiles)
+        # The version covers the model and its parts (issue 10, item 2).
+        assert after["version"] == before["version"] + (1 if changed_fields or profiles_changed else 0)
         if changed_fields:
             (entry,) = model_entries
             assert (entry.action, entry.object_id) == (AuditAction.UPDATE, str(model.pk))
