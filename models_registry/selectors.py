@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
+from models_registry.folding import fold
 from models_registry.models import AIModel, CatalogVersion, ModelDependency, RegisteredName
 
 
@@ -80,7 +81,7 @@ def aimodel_filter(params, queryset: QuerySet | None = None) -> QuerySet:
 
 def aimodels_by_name(names: list[str]) -> dict[str, AIModel]:
     """{lowered name: model} for the given names and aliases that exist (case-insensitive)."""
-    lowered = {name.lower() for name in names}
+    lowered = {fold(name) for name in names}
     claims = RegisteredName.objects.filter(name__in=lowered).select_related("model__provider")
     return {claim.name: claim.model for claim in claims}
 

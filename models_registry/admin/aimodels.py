@@ -9,6 +9,7 @@ from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import smart_split, unescape_string_literal
 
 from accounts.views import reauthentication_redirect
 from audit.history import decimal_text
@@ -25,6 +26,8 @@ from models_registry.admin.paginators import LargeTablePaginator
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
+from models_registry.filtersets import search
+from models_registry.folding import fold
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
 from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR
 from models_registry.querysets import with_dependency_count
@@ -141,15 +144,7 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
     ]  # fmt: skip
     list_select_related = ["provider"]
     list_per_page = 50
-    search_fields = [
-        "name",
-        "display_name",
-        "aliases",
-        "provider__slug",
-        "provider__name",
-        "capabilities",
-        "description",
-    ]
+    search_fields = ["search_text"]  # shows the search box; get_search_results does the searching
     search_help_text = "Name, display name, aliases, provider, capabilities or description."
     autocomplete_fields = ["provider", "successor"]
     inlines = [IndustryProfileInline, DependencyInline]
@@ -178,6 +173,15 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return with_dependency_count(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word (or "quoted phrase") searched as the API's `search=` searches, all of them
+        required: the same folding of case and accents, the same fields."""
+        for bit in smart_split(search_term):
+            if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
+                bit = unescape_string_literal(bit)
+            queryset = search(queryset, bit)
+        return queryset, False
 
     def has_bulk_permission(self, request):
         return request.user.has_perm("models_registry.bulk_aimodel")
@@ -233,7 +237,7 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
         except ValidationError as error:
             return JsonResponse({"ok": False, "message": " ".join(error.messages) if name else "Enter a name."})
         probe = AIModel(name=name, pk=int(model_id) if model_id.isdigit() else None)
-        owner = probe.name_owners([name.lower()]).get(name.lower())
+        owner = probe.name_owners([fold(name)]).get(fold(name))
         if owner is not None:
             return JsonResponse({"ok": False, "message": f"Already taken by {owner}."})
         return JsonResponse({"ok": True, "message": "Available."})

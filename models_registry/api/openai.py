@@ -14,6 +14,7 @@ from audit.choices import SecurityEventType
 from audit.security import record_security_event
 from llm_admin.api.permissions import RegistryPermissions
 from models_registry.choices import ModelStatus
+from models_registry.folding import fold
 from models_registry.models import AIModel, RegisteredName
 
 LISTED_STATUSES = [ModelStatus.ACTIVE, ModelStatus.DEPRECATED]
@@ -88,7 +89,7 @@ class OpenAIModelDetailView(OpenAIView):
         if "\x00" in name:  # no model has one, and PostgreSQL refuses it in a query
             return openai_error(f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND)
         claim = (
-            RegisteredName.objects.filter(name=name.lower(), model__status__in=LISTED_STATUSES)
+            RegisteredName.objects.filter(name=fold(name), model__status__in=LISTED_STATUSES)
             .select_related("model__provider", "model__successor")
             .first()
         )

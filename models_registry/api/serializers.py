@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
 from models_registry.filtersets import SLUG_PATTERN
+from models_registry.folding import fold
 from models_registry.models import Industry, ModelDependency, Provider
 from models_registry.models.aimodels import COST_DECIMAL_PLACES, COST_DIGITS, NAME_MAX_LENGTH, is_name
 from models_registry.selectors import aimodels_by_name
@@ -18,7 +19,7 @@ class ModelNameField(serializers.CharField):
 
     def to_internal_value(self, data):
         name = super().to_internal_value(data)
-        model = aimodels_by_name([name]).get(name.lower()) if is_name(name) else None
+        model = aimodels_by_name([name]).get(fold(name)) if is_name(name) else None
         if model is None:
             raise serializers.ValidationError(f"No model named {name!r}.")
         return model

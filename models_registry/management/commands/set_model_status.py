@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from models_registry.choices import ModelStatus
+from models_registry.folding import fold
 from models_registry.management.runs import EXIT_BAD_INPUT, add_actor_arguments, command_run
 from models_registry.selectors import aimodels_by_name
 from models_registry.services import aimodel_set_status
@@ -18,12 +19,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, names, status, actor, reason, **options):
         found = aimodels_by_name(names)
-        unknown = [name for name in names if name.lower() not in found]
+        unknown = [name for name in names if fold(name) not in found]
         if unknown:
             raise CommandError(f"No model named: {', '.join(unknown)}.", returncode=EXIT_BAD_INPUT)
         with command_run(actor=actor, reason=reason) as run:
             for name in names:
-                model = found[name.lower()]
+                model = found[fold(name)]
                 before = model.status
                 model = aimodel_set_status(model=model, status=status, actor=run.user, reason=reason)
                 if before == status:
