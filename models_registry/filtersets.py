@@ -15,7 +15,7 @@ from audit.filtersets import UTCDateTimeFilter
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.folding import fold
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, Provider, RegisteredName
-from models_registry.models.aimodels import CONTEXT_WINDOW_RANGE, COST_DECIMAL_PLACES, COST_DIGITS
+from models_registry.models.aimodels import CONTEXT_WINDOW_RANGE, COST_DECIMAL_PLACES, COST_DIGITS, is_name
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 COST_LIMIT = Decimal(10) ** (COST_DIGITS - COST_DECIMAL_PLACES)  # prices are below this
@@ -147,6 +147,8 @@ class AIModelFilterSet(django_filters.FilterSet):
         return cls.form_class
 
     def filter_name(self, queryset: QuerySet, name, value):
+        if not is_name(value):
+            return queryset.none()  # no model is named so; and a name is matched exactly, not folded to one
         owners = RegisteredName.objects.filter(name=fold(value)).values("model_id")
         return queryset.filter(pk__in=owners)
 

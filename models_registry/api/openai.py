@@ -16,6 +16,7 @@ from llm_admin.api.permissions import RegistryPermissions
 from models_registry.choices import ModelStatus
 from models_registry.folding import fold
 from models_registry.models import AIModel, RegisteredName
+from models_registry.models.aimodels import is_name
 
 LISTED_STATUSES = [ModelStatus.ACTIVE, ModelStatus.DEPRECATED]
 
@@ -86,7 +87,7 @@ class OpenAIModelDetailView(OpenAIView):
         tags=["openai"],
     )
     def get(self, request, name: str):
-        if "\x00" in name:  # no model has one, and PostgreSQL refuses it in a query
+        if not is_name(name):  # no model has one (a NUL would not even reach PostgreSQL)
             return openai_error(f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND)
         claim = (
             RegisteredName.objects.filter(name=fold(name), model__status__in=LISTED_STATUSES)
