@@ -5,7 +5,7 @@ import tempfile
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -269,8 +269,12 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
 
     def history_view(self, request, object_id, extra_context=None):
         """Every change to the model: field diffs, who, when, through which door, why."""
-        model = self.get_object(request, object_id)
-        if model is None or not self.has_view_or_change_permission(request, model):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        model = self.get_object(request, object_id)  # None for an unknown or malformed id
+        if model is None:
+            raise Http404(f"No model with id {object_id!r}.")
+        if not self.has_view_or_change_permission(request, model):
             raise PermissionDenied
         entries = AuditEntry.of_object(AIModel, model.pk)
         context = {
