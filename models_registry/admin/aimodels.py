@@ -4,6 +4,8 @@ import io
 import tempfile
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -250,8 +252,12 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
         fmt = request.GET.pop("export_format", ["csv"])[0]
         if fmt not in EXPORT_FORMATS:
             fmt = "csv"
-        changelist = self.get_changelist_instance(request)
-        return export_response(changelist.get_queryset(request), fmt)
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            # A parameter the list does not know (`?format=csv`): refused as the list refuses it.
+            return HttpResponseRedirect(f"{reverse('admin:models_registry_aimodel_changelist')}?{ERROR_FLAG}=1")
+        return export_response(queryset, fmt)
 
     def changelist_view(self, request, extra_context=None):
         context = {
