@@ -4,8 +4,6 @@ import io
 import tempfile
 
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -14,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 
 from accounts.views import reauthentication_redirect
+from audit.changelists import GuardedChangeListMixin, filtered_queryset
 from audit.history import decimal_text
 from audit.models import AuditEntry
 from models_registry.admin.filters import (
@@ -132,7 +131,7 @@ def export_response(queryset, fmt: str) -> FileResponse:
 
 
 @admin.register(AIModel)
-class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
+class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):
     form = AIModelForm
     change_list_template = "admin/models_registry/aimodel/change_list.html"
     change_form_template = "admin/models_registry/aimodel/change_form.html"
@@ -252,12 +251,8 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
         fmt = request.GET.pop("export_format", ["csv"])[0]
         if fmt not in EXPORT_FORMATS:
             fmt = "csv"
-        try:
-            queryset = self.get_changelist_instance(request).get_queryset(request)
-        except IncorrectLookupParameters:
-            # A parameter the list does not know (`?format=csv`): refused as the list refuses it.
-            return HttpResponseRedirect(f"{reverse('admin:models_registry_aimodel_changelist')}?{ERROR_FLAG}=1")
-        return export_response(queryset, fmt)
+        queryset, refusal = filtered_queryset(self, request)  # `?format=csv` is refused as the list refuses it
+        return refusal or export_response(queryset, fmt)
 
     def changelist_view(self, request, extra_context=None):
         context = {

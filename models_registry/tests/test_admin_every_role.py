@@ -64,6 +64,12 @@ def seeded(make_user):
     return [newer, older]
 
 
+def tampered(url: str, status: int) -> bool:
+    """Django's own refusal of a `_to_field` it does not offer (a SuspiciousOperation, 400
+    on purpose: the parameter picks which column a popup reveals). Nothing else may be 400."""
+    return status == 400 and "_to_field=" in url
+
+
 def user_in(role: str, make_user):
     if role == "superuser":
         return get_user_model().objects.create_superuser("root", password="correct horse battery staple")
@@ -145,7 +151,7 @@ def crawl(client: Client) -> dict[str, int]:
 def test_no_admin_page_is_a_server_error_for_any_role(role, make_user, seeded):
     answers = crawl(signed_in(user_in(role, make_user)))
 
-    wrong = {url: status for url, status in answers.items() if status not in ANSWERS}
+    wrong = {url: status for url, status in answers.items() if status not in ANSWERS and not tampered(url, status)}
     assert len(answers) > 500
     assert wrong == {}, f"{len(wrong)} of {len(answers)} pages: {sorted(wrong.items())[:40]}"
 
