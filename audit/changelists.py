@@ -9,14 +9,27 @@ from django.urls import reverse
 
 
 class GuardedChangeListMixin:
-    """A date hierarchy year past what a date can hold (`?timestamp__year=99999999999`)
-    raises OverflowError inside Django's ChangeList; it is an incorrect parameter too."""
+    """What Django's admin lets through to the database, stopped before it gets there.
+
+    - A date hierarchy year past what a date can hold (`?timestamp__year=99999999999`)
+      raises OverflowError inside Django's ChangeList: an incorrect parameter.
+    - A NUL character cannot be stored, so it matches nothing, and PostgreSQL refuses it
+      in a query: in a list's parameters it is an incorrect parameter; in an object id,
+      no object.
+    """
 
     def get_changelist_instance(self, request):
+        if any("\x00" in value for _, values in request.GET.lists() for value in values):
+            raise IncorrectLookupParameters("A NUL character matches nothing.")
         try:
             return super().get_changelist_instance(request)
         except OverflowError as error:
             raise IncorrectLookupParameters(error) from error
+
+    def get_object(self, request, object_id, from_field=None):
+        if "\x00" in str(object_id):
+            return None
+        return super().get_object(request, object_id, from_field)
 
 
 def refused_list(model_admin) -> HttpResponseRedirect:

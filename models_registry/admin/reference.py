@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, ProtectedError
 
 from accounts.views import reauthentication_redirect
+from audit.changelists import GuardedChangeListMixin
 from models_registry.models import Industry, ModelDependency, Provider
 from models_registry.services import dependency_unregister, reference_delete, reference_save
 
@@ -24,7 +25,7 @@ class ReauthenticatedDeleteMixin:
         return actions
 
 
-class ReferenceAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
+class ReferenceAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         reference_save(instance=obj, actor=request.user)
 
@@ -58,7 +59,7 @@ class IndustryAdmin(ReferenceAdmin):
 
 
 @admin.register(ModelDependency)
-class ModelDependencyAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
+class ModelDependencyAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):
     """Components register themselves through the API; staff look, and may unregister."""
 
     list_display = ["model", "component_type", "component_id", "component_name", "registered_at", "registered_by"]
