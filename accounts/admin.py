@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 
 from accounts.models import ServiceToken
 from accounts.services import api_token_create, api_tokens_revoke
+from audit.changelists import GuardedChangeListMixin
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
 
 
@@ -25,7 +26,7 @@ class NewTokenForm(forms.ModelForm):
 
 
 @admin.register(ServiceToken)
-class ServiceTokenAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
+class ServiceTokenAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):
     form = NewTokenForm
     list_display = ["token_key", "user", "name", "created", "expiry", "last_used_at"]
     list_filter = ["user"]

@@ -37,10 +37,11 @@ def api_token_create(*, user, expires_in: datetime.timedelta | None = None, name
 
 
 def api_tokens_revoke(*, user, tokens=None) -> int:
-    """Revoke (delete) the given tokens of `user`, or all of them."""
+    """Revoke (delete) the given tokens of `user`, or all of them: all, each logged, or none."""
     tokens = tokens if tokens is not None else ServiceToken.objects.filter(user=user)
-    keys = list(tokens.values_list("token_key", flat=True))
-    tokens.delete()
-    for key in keys:
-        record_security_event(SecurityEventType.TOKEN_REVOKED, user=user, detail={"token_key": key})
+    with transaction.atomic():
+        keys = list(tokens.values_list("token_key", flat=True))
+        tokens.delete()
+        for key in keys:
+            record_security_event(SecurityEventType.TOKEN_REVOKED, user=user, detail={"token_key": key})
     return len(keys)

@@ -8,12 +8,13 @@ from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils.html import format_html_join
 
+from audit.changelists import GuardedChangeListMixin, filtered_queryset, refused_list
 from audit.exports import audit_csv
 from audit.filtersets import AuditEntryFilterSet
 from audit.models import AuditEntry, SecurityEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(GuardedChangeListMixin, admin.ModelAdmin):
     """Logs are append-only: the admin can look, never add, edit or delete."""
 
     def has_add_permission(self, request):
@@ -92,9 +93,14 @@ class AuditEntryAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         api_filters = set(AuditEntryFilterSet.base_filters) - {UserFilter.parameter_name}
         if api_filters & set(request.GET):
-            entries = AuditEntryFilterSet(request.GET, queryset=AuditEntry.objects.all()).qs
+            filterset = AuditEntryFilterSet(request.GET, queryset=AuditEntry.objects.all())
+            if not filterset.is_valid():
+                return refused_list(self)
+            entries = filterset.qs
         else:
-            entries = self.get_changelist_instance(request).get_queryset(request)
+            entries, refusal = filtered_queryset(self, request)
+            if refusal is not None:
+                return refusal
         response = StreamingHttpResponse(audit_csv(entries), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
         return response

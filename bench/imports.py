@@ -25,6 +25,7 @@ from bench.database import tidy
 from bench.harness import Measurement, Report, Table, measure
 from bench.import_files import GeneratedFile, write_models_csv
 from bench.seeding import AUDITED_MODELS, REGISTRY_MODELS, empty_registry
+from models_registry.folding import fold
 from models_registry.importing import ImportReport, import_models, read_path
 from models_registry.importing.plan import INVALID, NEW, UNCHANGED
 from models_registry.models import AIModel, ModelIndustryProfile, Provider, RegisteredName
@@ -61,7 +62,7 @@ def catalog_report(options) -> Report:
     def check(report: ImportReport) -> None:
         expect("import applied", report.applied, True)
         created = [row for row in report.plan.model_rows if row.kind == NEW]
-        names = sum(len({name.lower() for name in row.model.all_names}) for row in created)
+        names = sum(len({fold(name) for name in row.model.all_names}) for row in created)
         expected.update(registry(models=len(created), providers=len(report.plan.new_providers), names=names))
         expect_counts(expected)
         outcome["last"] = report

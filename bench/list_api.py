@@ -24,13 +24,13 @@ from accounts.services import api_token_create
 from bench.harness import Measurement, Operation, Table, measure_in_turn
 from bench.seeding import SyntheticCatalog
 from models_registry.choices import Capability
+from models_registry.folding import fold
 from models_registry.models import (
     AIModel,
     Industry,
     ModelDependency,
     ModelIndustryProfile,
     Provider,
-    RegisteredName,
 )
 
 TITLE = "GET /api/v1/models: the real view stack vs raw SQL + orjson for the same page"
@@ -46,7 +46,6 @@ CASES = [  # (label, query parameters other than page_size)
     ("search=claude", {"search": "claude"}),
 ]
 ORDERINGS = {"-context_window": "m.context_window DESC"}  # what the cases use; by name otherwise
-SEARCHED_COLUMNS = ["m.name", "m.display_name", "p.slug", "p.name", "m.description"]
 
 
 def run(options) -> Table:
@@ -206,15 +205,15 @@ def raw_filters(query: dict) -> tuple[str, list]:
             conditions.append("m.capabilities LIKE %s")  # the JSON text holds "vision" (LIKE ignores ASCII case)
             params.append(f'%"{query["capability"]}"%')
     if "search" in query:
-        # As the FilterSet searches: names and aliases through the name index (stored lowercased),
-        # the text columns lowercased (Unicode-aware: on SQLite the function the app registers),
-        # and the capabilities whose name holds the text.
-        text = query["search"].strip().lower()
-        lower = "LOWER" if postgres else "unicode_lower"
-        names = connection.ops.quote_name(RegisteredName._meta.db_table)
-        tests = [f"m.id IN (SELECT model_id FROM {names} WHERE name LIKE %s)"]  # noqa: S608
-        tests += [f"{lower}({column}) LIKE %s" for column in SEARCHED_COLUMNS]
-        params += [f"%{text}%"] * len(tests)
+        # As the FilterSet searches: the folded text column, the providers whose folded slug or
+        # name holds the folded text, and the capabilities whose name holds it.
+        text = fold(query["search"]).strip()
+        tests, params = ["m.search_text LIKE %s"], [*params, f"%{text}%"]
+        providers = [pk for pk, *texts in Provider.objects.values_list("pk", "slug", "name")
+                     if any(text in fold(value) for value in texts)]  # fmt: skip
+        if providers:
+            tests.append(f"m.provider_id IN ({', '.join(['%s'] * len(providers))})")
+            params += providers
         for capability in (value for value in Capability.values if text in value):
             tests.append("m.capabilities::text LIKE %s" if postgres else "m.capabilities LIKE %s")
             params.append(f'%"{capability}"%')

@@ -14,6 +14,7 @@ from audit.choices import ChangeSource
 from audit.context import change_context
 from audit.models import AuditEntry
 from bench.database import tidy
+from models_registry.folding import fold
 from models_registry.models import (
     AIModel,
     Industry,
@@ -51,7 +52,7 @@ def seed_models(count: int) -> list[int]:
         names = [f"bench-model-{number:06d}" for number in range(count)]
         AIModel.objects.bulk_create([AIModel(name=name, provider=provider) for name in names], batch_size=BATCH_SIZE)
         models = AIModel.objects.filter(provider=provider)
-        claims = [RegisteredName(name=name.lower(), model_id=pk) for pk, name in models.values_list("pk", "name")]
+        claims = [RegisteredName(name=fold(name), model_id=pk) for pk, name in models.values_list("pk", "name")]
         RegisteredName.objects.bulk_create(claims, batch_size=BATCH_SIZE)
         insert_history_rows(models, history_type="+", timestamp=timezone.now())
     return list(models.order_by("pk").values_list("pk", flat=True))

@@ -12,15 +12,15 @@ from rest_framework import serializers
 
 from audit.filtersets import UTCDateTimeFilter
 from models_registry.choices import Capability, ModelStatus, ModelType
-from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
-from models_registry.models.aimodels import CONTEXT_WINDOW_RANGE, COST_DECIMAL_PLACES, COST_DIGITS
+from models_registry.folding import fold
+from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, Provider, RegisteredName
+from models_registry.models.aimodels import CONTEXT_WINDOW_RANGE, COST_DECIMAL_PLACES, COST_DIGITS, is_name
 from models_registry.models.providers import PROVIDER_SLUG_VALIDATOR
 from models_registry.parsing import StrictDecimalField, StrictIntegerField
-from models_registry.querysets import UnicodeLower
 
 SLUG_PATTERN = PROVIDER_SLUG_VALIDATOR.regex  # provider and industry slugs
 COST_LIMIT = Decimal(10) ** (COST_DIGITS - COST_DECIMAL_PLACES)  # prices are below this
-SEARCHED_TEXT = ["name", "display_name", "provider__slug", "provider__name", "description"]
+SEARCH_SEPARATOR = AIModel._meta.get_field("search_text").SEPARATOR
 ORDERING_FIELDS = {
     "name": "name",
     "provider__slug": "provider",
@@ -88,6 +88,28 @@ def json_has_token(field: str, value: str) -> Q:
     return Q(**{f"{field}__icontains": f'"{value}"'})
 
 
+def search(queryset: QuerySet, value: str) -> QuerySet:
+    """The models `value` is found in, ignoring case and accents the one way every door
+    folds text (`models_registry.folding`): their name, display name, aliases and
+    description (stored folded, in `search_text`), their provider's slug and name, and their
+    capabilities through the vocabulary, so the JSON they are stored as never matches."""
+    text = fold(value).strip()
+    if not text:
+        return queryset
+    if SEARCH_SEPARATOR in text:
+        return queryset.none()  # it would only match where one field ends and the next begins
+    matches = Q(search_text__contains=text)
+    # Providers are few: the ones that match, found here, keep the folding in Python.
+    providers = [
+        pk for pk, *texts in Provider.objects.values_list("pk", "slug", "name") if any(text in fold(t) for t in texts)
+    ]
+    if providers:
+        matches |= Q(provider_id__in=providers)
+    for capability in (c for c in Capability.values if text in c):
+        matches |= json_has_token("capabilities", capability)
+    return queryset.filter(matches)
+
+
 def with_capabilities(queryset: QuerySet, capabilities) -> QuerySet:
     """The models that have every one of `capabilities`."""
     if not capabilities:
@@ -130,7 +152,9 @@ class AIModelFilterSet(django_filters.FilterSet):
         return cls.form_class
 
     def filter_name(self, queryset: QuerySet, name, value):
-        owners = RegisteredName.objects.filter(name=value.lower()).values("model_id")
+        if not is_name(value):
+            return queryset.none()  # no model is named so; and a name is matched exactly, not folded to one
+        owners = RegisteredName.objects.filter(name=fold(value)).values("model_id")
         return queryset.filter(pk__in=owners)
 
     def filter_industry(self, queryset: QuerySet, name, values):
@@ -143,18 +167,7 @@ class AIModelFilterSet(django_filters.FilterSet):
         return with_capabilities(queryset, values)
 
     def filter_search(self, queryset: QuerySet, name, value):
-        """Case-insensitive (Unicode too) in the text fields; aliases through the name index and
-        capabilities through their vocabulary, so the JSON they are stored as never matches."""
-        text = value.strip().lower()
-        if not text:
-            return queryset
-        lowered = {f"search_{field}": UnicodeLower(field) for field in SEARCHED_TEXT}
-        matches = Q(pk__in=RegisteredName.objects.filter(name__contains=text).values("model_id"))
-        for alias in lowered:
-            matches |= Q(**{f"{alias}__contains": text})
-        for capability in (c for c in Capability.values if text in c):
-            matches |= json_has_token("capabilities", capability)
-        return queryset.alias(**lowered).filter(matches)
+        return search(queryset, value)
 
     def filter_max_input_cost(self, queryset: QuerySet, name, value: Decimal):
         """Priced at most `value`. A bound past the largest price selects every priced model;

@@ -1,7 +1,7 @@
 """Query building blocks shared by the API, the admin and the exports."""
 
 from django.db.models import Count, Expression, IntegerField, OuterRef, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce
 
 from models_registry.models import Industry, ModelDependency, ModelIndustryProfile
 
@@ -56,19 +56,3 @@ class IndustryProfilesJSON(Expression):
             f"ON i.{quote('id')} = p.{quote('industry_id')} WHERE p.{quote('model_id')} = {model_id}"
         )
         return f"({template.format(profiles=profiles)})", []
-
-
-class UnicodeLower(Lower):
-    """LOWER() that lowers every letter, not just ASCII ones: SQLite's own lower() (and its
-    LIKE) ignore case for A-Z only, so on SQLite this calls Python's str.lower, registered
-    on each new connection (models_registry.apps)."""
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, function="unicode_lower", **extra_context)
-
-
-def register_sqlite_functions(sender, connection, **kwargs) -> None:
-    if connection.vendor == "sqlite":
-        connection.connection.create_function(
-            "unicode_lower", 1, lambda value: value.lower() if isinstance(value, str) else value, deterministic=True
-        )

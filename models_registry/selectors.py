@@ -14,7 +14,9 @@ from django.utils import timezone
 
 from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
+from models_registry.folding import fold
 from models_registry.models import AIModel, CatalogVersion, ModelDependency, RegisteredName
+from models_registry.models.aimodels import is_name
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def aimodel_filter(params, queryset: QuerySet | None = None) -> QuerySet:
 
 def aimodels_by_name(names: list[str]) -> dict[str, AIModel]:
     """{lowered name: model} for the given names and aliases that exist (case-insensitive)."""
-    lowered = {name.lower() for name in names}
+    lowered = {fold(name) for name in names if is_name(name)}  # no other can be one
     claims = RegisteredName.objects.filter(name__in=lowered).select_related("model__provider")
     return {claim.name: claim.model for claim in claims}
 

@@ -5,12 +5,14 @@ import tempfile
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import smart_split, unescape_string_literal
 
 from accounts.views import reauthentication_redirect
+from audit.changelists import GuardedChangeListMixin, filtered_queryset
 from audit.history import decimal_text
 from audit.models import AuditEntry
 from models_registry.admin.filters import (
@@ -25,6 +27,8 @@ from models_registry.admin.paginators import LargeTablePaginator
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
+from models_registry.filtersets import search
+from models_registry.folding import fold
 from models_registry.limits import PROFILES_MAX_COUNT
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
 from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR
@@ -129,7 +133,7 @@ def export_response(queryset, fmt: str) -> FileResponse:
 
 
 @admin.register(AIModel)
-class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
+class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):
     form = AIModelForm
     change_list_template = "admin/models_registry/aimodel/change_list.html"
     change_form_template = "admin/models_registry/aimodel/change_form.html"
@@ -143,15 +147,7 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
     ]  # fmt: skip
     list_select_related = ["provider"]
     list_per_page = 50
-    search_fields = [
-        "name",
-        "display_name",
-        "aliases",
-        "provider__slug",
-        "provider__name",
-        "capabilities",
-        "description",
-    ]
+    search_fields = ["search_text"]  # shows the search box; get_search_results does the searching
     search_help_text = "Name, display name, aliases, provider, capabilities or description."
     autocomplete_fields = ["provider", "successor"]
     inlines = [IndustryProfileInline, DependencyInline]
@@ -180,6 +176,15 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return with_dependency_count(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word (or "quoted phrase") searched as the API's `search=` searches, all of them
+        required: the same folding of case and accents, the same fields."""
+        for bit in smart_split(search_term):
+            if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
+                bit = unescape_string_literal(bit)
+            queryset = search(queryset, bit)
+        return queryset, False
 
     def has_bulk_permission(self, request):
         return request.user.has_perm("models_registry.bulk_aimodel")
@@ -235,7 +240,7 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
         except ValidationError as error:
             return JsonResponse({"ok": False, "message": " ".join(error.messages) if name else "Enter a name."})
         probe = AIModel(name=name, pk=int(model_id) if model_id.isdigit() else None)
-        owner = probe.name_owners([name.lower()]).get(name.lower())
+        owner = probe.name_owners([fold(name)]).get(fold(name))
         if owner is not None:
             return JsonResponse({"ok": False, "message": f"Already taken by {owner}."})
         return JsonResponse({"ok": True, "message": "Available."})
@@ -248,8 +253,8 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
         fmt = request.GET.pop("export_format", ["csv"])[0]
         if fmt not in EXPORT_FORMATS:
             fmt = "csv"
-        changelist = self.get_changelist_instance(request)
-        return export_response(changelist.get_queryset(request), fmt)
+        queryset, refusal = filtered_queryset(self, request)  # `?format=csv` is refused as the list refuses it
+        return refusal or export_response(queryset, fmt)
 
     def changelist_view(self, request, extra_context=None):
         context = {
@@ -267,8 +272,12 @@ class AIModelAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
 
     def history_view(self, request, object_id, extra_context=None):
         """Every change to the model: field diffs, who, when, through which door, why."""
-        model = self.get_object(request, object_id)
-        if model is None or not self.has_view_or_change_permission(request, model):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        model = self.get_object(request, object_id)  # None for an unknown or malformed id
+        if model is None:
+            raise Http404(f"No model with id {object_id!r}.")
+        if not self.has_view_or_change_permission(request, model):
             raise PermissionDenied
         entries = AuditEntry.of_object(AIModel, model.pk)
         context = {

@@ -110,16 +110,21 @@ class AIModelForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["loaded_version"].initial = self.instance.version
-            self.fields["seen_entry"].initial = audit_high_water(self.instance)
+        # A field the person may only read is not in the form at all (a viewer's form has
+        # none): each tweak applies to the fields that are there.
+        fields = self.fields
+        if self.instance.pk and "loaded_version" in fields:
+            fields["loaded_version"].initial = self.instance.version
+            fields["seen_entry"].initial = audit_high_water(self.instance)
         for name in ("name", "display_name"):  # refused with whitespace around them, never trimmed
-            if name in self.fields:
-                self.fields[name].strip = False
+            if name in fields:
+                fields[name].strip = False
         for name in ("context_window", "max_output_tokens"):
-            self.fields[name].widget.attrs["class"] = "vBigIntegerField"  # room for 100,000,000
-        self.fields["name"].widget.attrs["data-name-check-url"] = reverse("admin:models_registry_aimodel_check_name")
-        self.fields["name"].widget.attrs["data-model-id"] = self.instance.pk or ""
+            if name in fields:
+                fields[name].widget.attrs["class"] = "vBigIntegerField"  # room for 100,000,000
+        if "name" in fields:
+            fields["name"].widget.attrs["data-name-check-url"] = reverse("admin:models_registry_aimodel_check_name")
+            fields["name"].widget.attrs["data-model-id"] = self.instance.pk or ""
 
     def clean(self):
         cleaned = super().clean()

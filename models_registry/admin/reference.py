@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Count, ProtectedError
 
 from accounts.views import reauthentication_redirect
+from audit.changelists import GuardedChangeListMixin
 from models_registry.models import Industry, ModelDependency, Provider
 from models_registry.services import dependency_unregister, reference_delete, reference_save
 
@@ -25,7 +26,7 @@ class ReauthenticatedDeleteMixin:
         return actions
 
 
-class ReferenceAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
+class ReferenceAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):
     # Names and slugs as typed: whitespace around them is refused by the model, not trimmed.
     formfield_overrides = {models.CharField: {"strip": False}}
 
@@ -62,7 +63,7 @@ class IndustryAdmin(ReferenceAdmin):
 
 
 @admin.register(ModelDependency)
-class ModelDependencyAdmin(ReauthenticatedDeleteMixin, admin.ModelAdmin):
+class ModelDependencyAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):
     """Components register themselves through the API; staff look, and may unregister."""
 
     list_display = ["model", "component_type", "component_id", "component_name", "registered_at", "registered_by"]

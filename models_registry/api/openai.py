@@ -16,7 +16,9 @@ from audit.security import record_security_event
 from llm_admin.api.errors import error_body
 from llm_admin.api.permissions import RegistryPermissions
 from models_registry.choices import ModelStatus
+from models_registry.folding import fold
 from models_registry.models import AIModel, RegisteredName
+from models_registry.models.aimodels import is_name
 
 LISTED_STATUSES = [ModelStatus.ACTIVE, ModelStatus.DEPRECATED]
 
@@ -105,12 +107,12 @@ class OpenAIModelDetailView(OpenAIView):
         tags=["openai"],
     )
     def get(self, request, name: str):
-        if "\x00" in name:  # no model has one, and PostgreSQL refuses it in a query
+        if not is_name(name):  # no model has one (a NUL would not even reach PostgreSQL)
             return openai_error(
                 request, f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND
             )
         claim = (
-            RegisteredName.objects.filter(name=name.lower(), model__status__in=LISTED_STATUSES)
+            RegisteredName.objects.filter(name=fold(name), model__status__in=LISTED_STATUSES)
             .select_related("model__provider", "model__successor")
             .first()
         )

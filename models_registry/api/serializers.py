@@ -14,6 +14,7 @@ from models_registry.api.fields import (
 )
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
 from models_registry.filtersets import SLUG_PATTERN
+from models_registry.folding import fold
 from models_registry.limits import DISPLAY_NAME_MAX_LENGTH, REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.models.aimodels import (
@@ -62,7 +63,7 @@ class ModelNameField(NameField):
 
     def to_internal_value(self, data):
         name = super().to_internal_value(data)
-        model = aimodels_by_name([name]).get(name.lower()) if is_name(name) else None
+        model = aimodels_by_name([name]).get(fold(name)) if is_name(name) else None
         if model is None:
             raise serializers.ValidationError(f"No model named {name!r}.")
         return model

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.bulk import ObjectChange, create_audit_entries, insert_history_rows, insert_objects, insert_rows
+from models_registry.folding import fold
 from models_registry.importing.plan import NEW, UPDATE, ImportPlan, RowPlan
 from models_registry.models import AIModel, ModelIndustryProfile, Provider, RegisteredName
 from models_registry.services.bulk import batched
@@ -13,6 +14,7 @@ from models_registry.services.catalog import actor_name
 
 BATCH = 1000
 BOOKKEEPING_FIELDS = ["version", "updated_at", "updated_by"]
+SEARCH_TEXT = AIModel._meta.get_field("search_text")
 
 
 def _ids(objects) -> list:
@@ -49,8 +51,12 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     for row in touched:
         row.model.version += 1
         row.model.updated_by, row.model.updated_at = username, timestamp
+        # bulk_update writes attributes as they are: the folded search text is refreshed here.
+        row.model.search_text = SEARCH_TEXT.folded(row.model)
     if touched:
         fields = sorted({name for row in updated for name in row.changed_fields} | set(BOOKKEEPING_FIELDS))
+        if set(fields) & set(SEARCH_TEXT.sources):
+            fields.append(SEARCH_TEXT.name)
         AIModel.objects.bulk_update([row.model for row in touched], fields, batch_size=BATCH)
 
     # Successors that are themselves created by this file exist only now.
@@ -80,7 +86,7 @@ def _claim_names(created: list[RowPlan], updated: list[RowPlan]) -> None:
     names = [
         (name, row.model.pk)
         for row in created + renamed
-        for name in dict.fromkeys(n.lower() for n in row.model.all_names)
+        for name in dict.fromkeys(fold(n) for n in row.model.all_names)
     ]
     insert_rows(RegisteredName, ["name", "model_id"], names)
 

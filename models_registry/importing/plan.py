@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 
 from audit.history import audited_fields, field_value
+from models_registry.folding import fold
 from models_registry.importing import registry_reads
 from models_registry.importing.source import SourceFile, SourceRow
 from models_registry.models import AIModel, Industry, ModelIndustryProfile, Provider
@@ -116,7 +117,7 @@ def _mark_duplicates(rows: list[RowPlan]) -> None:
     by_name: dict[str, list[RowPlan]] = {}
     for row in rows:
         if name := row.name:
-            by_name.setdefault(name.lower(), []).append(row)
+            by_name.setdefault(fold(name), []).append(row)
     for same in by_name.values():
         if len(same) > 1:
             for row in same:
@@ -149,18 +150,18 @@ class Planner:
         # with a NUL in it would not even reach PostgreSQL. Validation reports the rest.
         named = [row.name for row in rows] + [row.source.alias_of for row in rows]
         named += [row.values.get("successor") for row in primary]
-        lowered = {name.lower() for name in named if is_name(name)}
+        lowered = {fold(name) for name in named if is_name(name)}
         with_profiles = any("industries" in row.values for row in primary)
         self.existing = registry_reads.models_named(sorted(lowered))
         self.stored_profiles = registry_reads.profiles_of(self.existing.values()) if with_profiles else {}
         for row in primary:
             if not row.errors:
                 self._build(row)
-        by_name = {row.name.lower(): row for row in primary if row.model is not None}
+        by_name = {fold(row.name): row for row in primary if row.model is not None}
         for row in rows:
             if row.source.alias_of is not None and not row.errors:
                 self._attach_alias(row, by_name)
-        aliases = {a.lower() for row in by_name.values() if isinstance(row.model.aliases, list)
+        aliases = {fold(a) for row in by_name.values() if isinstance(row.model.aliases, list)
                    for a in row.model.aliases if is_name(a)}  # fmt: skip
         self.claims = registry_reads.name_claims(sorted(lowered | aliases))
         self._resolve_successors(by_name)
@@ -182,7 +183,7 @@ class Planner:
         return self.plan
 
     def _build(self, row: RowPlan) -> None:
-        model = self.existing.get(row.name.lower())
+        model = self.existing.get(fold(row.name))
         row.before = _rendered(model) if model is not None else None
         model = model or AIModel()
         row.model = model
@@ -237,9 +238,9 @@ class Planner:
         except ValidationError as error:
             row.fail("name", " ".join(error.messages))
             return
-        target = by_name.get(target_name.lower())
-        if target is None and target_name.lower() in self.existing:
-            model = self.existing[target_name.lower()]
+        target = by_name.get(fold(target_name))
+        if target is None and fold(target_name) in self.existing:
+            model = self.existing[fold(target_name)]
             target = RowPlan(
                 source=SourceRow(row.ref, {}),
                 values={"name": model.name},
@@ -248,13 +249,13 @@ class Planner:
                 counted=False,
             )
             self.plan.rows.append(target)  # written like any row; the alias entry is what is counted
-            by_name[target_name.lower()] = target
+            by_name[fold(target_name)] = target
         if target is None:
             row.fail("alias_of", f"No model named {target_name!r} in the file or the registry.")
             return
         row.alias_target = target
         # An alias entry counts as a name created, or unchanged when its model has it already.
-        if alias.lower() not in {a.lower() for a in target.model.aliases}:
+        if fold(alias) not in {fold(a) for a in target.model.aliases}:
             target.model.aliases = [*target.model.aliases, alias]
             row.kind = NEW
         else:
@@ -264,40 +265,38 @@ class Planner:
         successors = {}
         targets = {
             claim[0] for row in by_name.values() if row.values.get("successor")
-            if (claim := self.claims.get(row.values["successor"].lower())) is not None
+            if (claim := self.claims.get(fold(row.values["successor"]))) is not None
         }  # fmt: skip
         loaded = AIModel.objects.in_bulk(targets)
-        unbuilt = {r.name.lower(): r for r in self.plan.rows if r.source.alias_of is None and r.model is None}
+        unbuilt = {fold(r.name): r for r in self.plan.rows if r.source.alias_of is None and r.model is None}
         for key, row in by_name.items():
             if "successor" not in row.values:
                 continue
             wanted = row.values["successor"]
             if wanted is None:
                 row.model.successor = None
-            elif wanted.lower() in by_name:
-                row.successor_row = by_name[wanted.lower()]
+            elif fold(wanted) in by_name:
+                row.successor_row = by_name[fold(wanted)]
                 if row.successor_row.model.pk is not None:
                     row.model.successor = row.successor_row.model
-            elif wanted.lower() in self.claims:
-                row.model.successor = loaded[self.claims[wanted.lower()][0]]
-            elif wanted.lower() in unbuilt:
-                row.fail("successor", f"The successor it names ({unbuilt[wanted.lower()].ref}) is invalid.")
+            elif fold(wanted) in self.claims:
+                row.model.successor = loaded[self.claims[fold(wanted)][0]]
+            elif fold(wanted) in unbuilt:
+                row.fail("successor", f"The successor it names ({unbuilt[fold(wanted)].ref}) is invalid.")
                 continue
             else:
                 row.fail("successor", f"No model named {wanted!r} in the file or the registry.")
                 continue
             target = row.successor_row.model if row.successor_row else row.model.successor
-            successors[key] = target.name.lower() if target is not None else None
+            successors[key] = fold(target.name) if target is not None else None
 
         def next_of(key):
             if key in successors:
                 return successors[key]
             if not is_name(key):
                 return None  # a row's malformed name, reported by validation; never sent to a query
-            model = (
-                self.existing.get(key) or AIModel.objects.select_related("successor").filter(name__iexact=key).first()
-            )
-            return model.successor.name.lower() if model is not None and model.successor else None
+            model = self.existing.get(key) or registry_reads.model_named(key)
+            return fold(model.successor.name) if model is not None and model.successor else None
 
         for key, row in by_name.items():
             if successors.get(key) == key:
@@ -313,7 +312,7 @@ class Planner:
             names = [row.model.name, *row.model.aliases] if isinstance(row.model.aliases, list) else [row.model.name]
             for name in names:
                 if isinstance(name, str):
-                    file_claims.setdefault(name.lower(), []).append(row)
+                    file_claims.setdefault(fold(name), []).append(row)
         in_file = {row.model.pk for row in by_name.values() if row.model.pk is not None}
         return BatchNameIndex(self.claims, file_claims, in_file)
 

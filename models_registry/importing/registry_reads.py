@@ -1,9 +1,9 @@
 """What the registry holds already, read for a whole import in a few queries per 2,000
 names: each chunk is sent as one array parameter (`= ANY(%s)` on PostgreSQL)."""
 
-from django.db.models.functions import Lower
-
+from models_registry.folding import fold
 from models_registry.models import AIModel, ModelIndustryProfile, RegisteredName
+from models_registry.models.aimodels import NameKey
 from models_registry.services.bulk import batched
 
 CHUNK = 2000
@@ -16,11 +16,16 @@ def models_named(lowered: list[str]) -> dict[str, AIModel]:
         queryset = (
             AIModel.objects.select_for_update(of=("self",))
             .select_related("provider", "successor")
-            .alias(lowered_name=Lower("name"))
-            .filter(lowered_name__any=chunk)
+            .alias(name_key=NameKey("name"))
+            .filter(name_key__any=chunk)
         )
-        found.update({model.name.lower(): model for model in queryset})
+        found.update({fold(model.name): model for model in queryset})
     return found
+
+
+def model_named(folded: str) -> AIModel | None:
+    """The model whose name folds to `folded`, with its successor, if there is one."""
+    return AIModel.objects.select_related("successor").alias(name_key=NameKey("name")).filter(name_key=folded).first()
 
 
 def profiles_of(models) -> dict[int, list[ModelIndustryProfile]]:

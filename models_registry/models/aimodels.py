@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 
 from audit.history import AuditedHistory
 from models_registry.choices import Capability, ModelStatus, ModelType
+from models_registry.folding import fold
 from models_registry.limits import (
     ALIASES_MAX_COUNT,
     DESCRIPTION_MAX_LENGTH,
@@ -17,7 +18,7 @@ from models_registry.limits import (
     count_problem,
 )
 from models_registry.models.base import RegistryModel
-from models_registry.models.fields import ExactDecimalField
+from models_registry.models.fields import ExactDecimalField, FoldedTextField
 from models_registry.models.industries import Industry
 from models_registry.models.providers import Provider
 
@@ -43,6 +44,19 @@ def is_name(value) -> bool:
     except ValidationError:
         return False
     return True
+
+
+class NameKey(Lower):
+    """A name as the unique index compares it: A-Z lowered, nothing else, on every database.
+
+    Names are ASCII (NAME_VALIDATOR, compiled without IGNORECASE, so neither the Kelvin
+    sign nor the long s passes for a letter), and for ASCII this is exactly `fold()`.
+    PostgreSQL's LOWER follows the collation, which may lower "I" to a dotless i (Turkish); under
+    "C" it lowers A-Z only. SQLite's lower() lowers A-Z only already.
+    """
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template='%(function)s(%(expressions)s COLLATE "C")', **extra_context)
 
 
 def _range_validators(bounds):
@@ -89,6 +103,8 @@ class AIModel(RegistryModel):
     )
     metadata = models.JSONField(default=dict, blank=True, validators=[JSONSizeValidator(METADATA_MAX_BYTES)])
     aliases = models.JSONField(default=list, blank=True, help_text="Other names that resolve to this model.")
+    # What `search=` looks in, folded (models_registry.folding); written with every row.
+    search_text = FoldedTextField(sources=("name", "display_name", "aliases", "description"))
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -97,7 +113,7 @@ class AIModel(RegistryModel):
     # Bumped by every change: the ETag of the API and the edit-conflict check of the admin.
     version = models.PositiveIntegerField(default=1, editable=False)
 
-    history = AuditedHistory()
+    history = AuditedHistory(excluded_fields=["search_text"])  # derived, not a change of its own
 
     # Relations that are parts of the model and go with it; every other relation to
     # AIModel, in any app, is a dependency that blocks deletion.
@@ -114,7 +130,7 @@ class AIModel(RegistryModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                Lower("name"),
+                NameKey("name"),
                 name="aimodel_name_ci_unique",
                 violation_error_message="A model with this name already exists.",
                 violation_error_code="name_taken",
@@ -151,6 +167,11 @@ class AIModel(RegistryModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if update_fields is not None and set(update_fields) & set(AIModel.search_text.field.sources):
+            update_fields = {*update_fields, "search_text"}  # never left behind the text it folds
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     @property
     def all_names(self) -> list[str]:
@@ -195,17 +216,17 @@ class AIModel(RegistryModel):
         if too_many := count_problem(self.aliases, ALIASES_MAX_COUNT, "aliases"):
             errors["aliases"] = [too_many]
             return
-        problems, seen, well_formed = [], {self.name.lower()}, []
+        problems, seen, well_formed = [], {fold(self.name)}, []
         for alias in self.aliases:
             if not is_name(alias):
                 too_long = isinstance(alias, str) and len(alias) > NAME_MAX_LENGTH
                 rule = f"at most {NAME_MAX_LENGTH} characters." if too_long else NAME_VALIDATOR.message
                 problems.append(f"{alias!r}: {rule}")
                 continue
-            if alias.lower() in seen:
+            if fold(alias) in seen:
                 problems.append(f"{alias!r} is listed twice or repeats the model's name.")
-            seen.add(alias.lower())
-            well_formed.append(alias.lower())
+            seen.add(fold(alias))
+            well_formed.append(fold(alias))
         taken = self.name_owners(well_formed)
         problems += [f"{alias!r} is already a name or alias of {owner}." for alias, owner in taken.items()]
         if problems:
@@ -214,8 +235,8 @@ class AIModel(RegistryModel):
     def _clean_name_not_an_alias(self, errors):
         if not is_name(self.name):
             return  # clean_fields reports it; a malformed name (NUL) must not reach a query
-        owner = self.name_owners([self.name.lower()]).get(self.name.lower())
-        if owner is not None and owner.lower() != self.name.lower():
+        owner = self.name_owners([fold(self.name)]).get(fold(self.name))
+        if owner is not None and fold(owner) != fold(self.name):
             errors["name"] = [f"{self.name!r} is already an alias of {owner}."]
 
     def _clean_successor(self, errors):
@@ -252,13 +273,13 @@ def successor_chain_problem(start, first, next_of) -> str | None:
 
 class RegisteredNameQuerySet(models.QuerySet):
     def taken_by_others(self, lowered_names: list[str], model_pk) -> dict[str, str]:
-        """{lowered name: owning model's name} for names held by a model other than `model_pk`."""
+        """{folded name: owning model's name} for names held by a model other than `model_pk`."""
         rows = self.filter(name__in=lowered_names).exclude(model_id=model_pk).values_list("name", "model__name")
         return dict(rows)
 
 
 class RegisteredName(models.Model):
-    """Every model name and alias, lowercased, held by one model.
+    """Every model name and alias, folded (`models_registry.folding.fold`), held by one model.
 
     A unique index cannot span two columns of different rows, so this table is that
     index: it makes "unique case-insensitively across names and aliases" a database

@@ -5,6 +5,8 @@ import re
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
+from models_registry.models.fields import FoldedTextField
+
 # C0 control characters other than tab and newline: they break spreadsheets (XLSX cannot
 # hold them) and terminals, and no model name, description or label needs them.
 CONTROL_RANGES = "\x00-\x08\x0b-\x1f"
@@ -125,7 +127,12 @@ class RegistryModel(models.Model):
         if "_checked" not in cls.__dict__:
             fields = cls._meta.concrete_fields
             cls._checked = (
-                [field for field in fields if isinstance(field, models.CharField | models.TextField)],
+                [
+                    field
+                    for field in fields
+                    # (derived text is written by the field itself, separators included)
+                    if isinstance(field, models.CharField | models.TextField) and not isinstance(field, FoldedTextField)
+                ],
                 [field for field in fields if isinstance(field, models.JSONField)],
             )
         return cls._checked

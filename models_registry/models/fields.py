@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django.db import models
 
+from models_registry.folding import fold
+
 
 class ExactDecimalField(models.DecimalField):
     """A DecimalField stored as an integer count of its smallest unit.
@@ -58,3 +60,42 @@ class AnyOfLookup(models.Lookup):
         if not values:
             return "1 = 0", list(lhs_params)
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+class FoldedTextField(models.TextField):
+    """The folded text (`models_registry.folding.fold`) of some of the row's own fields, for
+    search: computed whenever the row is written by save(), bulk_create() or the importer's
+    COPY (all of which ask each field for `pre_save`), never typed in.
+
+    The fields are joined by SEPARATOR, a control character no text field may hold, so
+    that a search never matches across the end of one field and the start of the next.
+    """
+
+    SEPARATOR = "\x1f"
+
+    def __init__(self, *args, sources=(), **kwargs):
+        self.sources = tuple(sources)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["sources"] = self.sources
+        for key, value in (("editable", False), ("blank", True), ("default", "")):
+            if kwargs.get(key, value) == value:
+                kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+    def folded(self, instance) -> str:
+        parts = []
+        for source in self.sources:
+            value = getattr(instance, source)
+            parts += [str(item) for item in value] if isinstance(value, list) else [str(value or "")]
+        return fold(self.SEPARATOR.join(parts))
+
+    def pre_save(self, model_instance, add):
+        value = self.folded(model_instance)
+        setattr(model_instance, self.attname, value)
+        return value

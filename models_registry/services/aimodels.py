@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 
+from models_registry.folding import fold
 from models_registry.limits import PROFILES_MAX_COUNT, count_problem
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.selectors import dependents_of
@@ -71,7 +72,7 @@ def validate_aimodel(
 
 def _claim_names(model: AIModel) -> None:
     """Make the name and aliases this model's in the name index (RegisteredName)."""
-    wanted = {name.lower() for name in model.all_names}
+    wanted = {fold(name) for name in model.all_names}
     RegisteredName.objects.filter(model=model).exclude(name__in=wanted).delete()
     held = set(RegisteredName.objects.filter(model=model).values_list("name", flat=True))
     RegisteredName.objects.bulk_create([RegisteredName(name=name, model=model) for name in wanted - held])

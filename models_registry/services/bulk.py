@@ -67,10 +67,13 @@ class BulkResult:
         }
 
 
-def aimodel_bulk_apply(*, action: BulkAction, ids: list, actor, reason: str = "", atomic: bool = False) -> BulkResult:
-    """Apply `action` to each id on its own; with `atomic`, to all or (on any failure) none."""
+def aimodel_bulk_apply(
+    *, action: BulkAction, ids: list, actor, reason: str = "", atomic: bool = False, source: str = ChangeSource.BULK
+) -> BulkResult:
+    """Apply `action` to each id on its own; with `atomic`, to all or (on any failure) none.
+    `source` is the door recorded in the audit trail (a command says `cli`)."""
     ids = list(dict.fromkeys(ids))  # a repeated id is one item
-    with registry_write(actor=actor, reason=reason, source=ChangeSource.BULK) as write:
+    with registry_write(actor=actor, reason=reason, source=source) as write:
         plan = _plan_delete(ids) if action == BulkAction.DELETE else _plan_status(ids, STATUS_BY_BULK_ACTION[action])
         failures = plan.failures
         if atomic and failures:

@@ -1592,8 +1592,10 @@ def test_the_list_makes_the_same_queries_for_10_and_500_models(
     warm_viewer, django_assert_num_queries, count, params, selected
 ):
     seed_for_reads(count)
+    queries = LIST_QUERIES if selected else LIST_QUERIES - 2
+    queries += "search" in params  # the providers whose folded slug or name holds the text
 
-    with django_assert_num_queries(LIST_QUERIES if selected else LIST_QUERIES - 2):
+    with django_assert_num_queries(queries):
         response = warm_viewer.get("/api/v1/models", {"page_size": 500, **params})
 
     body = response.json()

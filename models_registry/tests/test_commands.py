@@ -389,13 +389,13 @@ def test_each_set_model_status_run_has_its_own_request_id():
     assert set(entries.values_list("username", "source")) == {("", "cli")}
 
 
-def test_set_model_status_refuses_an_unknown_name_and_changes_nothing_exit_2():
+def test_set_model_status_refuses_an_unknown_name_and_changes_nothing_exit_1():
     AIModelFactory(name="gpt-a")
     before = registry_counts()
 
     error, out, _ = fail("set_model_status", "gpt-a", "ghost", "--status", "inactive")
 
-    assert (error.returncode, str(error)) == (2, "No model named: ghost.")
+    assert (error.returncode, str(error)) == (1, "Nothing changed:\n  ghost: no model has this name or alias")
     assert out == ""
     assert AIModel.objects.get(name="gpt-a").status == "active"
     assert registry_counts() == before

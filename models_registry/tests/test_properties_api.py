@@ -24,6 +24,7 @@ from accounts.roles import ROLE_GROUPS
 from accounts.services import api_token_create, api_tokens_revoke
 from audit.models import SecurityEvent
 from models_registry.choices import ModelStatus
+from models_registry.folding import fold
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.tests.factories import AIModelFactory, ModelDependencyFactory, ProviderFactory
 
@@ -306,8 +307,8 @@ def reference_filter(records: list[Record], params: dict[str, list[str]]) -> lis
     selected = []
     for record in records:
         if "name" in params:
-            wanted = params["name"][0].strip().lower()
-            if wanted and wanted not in [n.lower() for n in (record.name, *record.aliases)]:
+            wanted = fold(params["name"][0].strip())
+            if wanted and wanted not in [fold(n) for n in (record.name, *record.aliases)]:
                 continue
         if "provider" in params and record.provider not in params["provider"]:
             continue
@@ -319,9 +320,9 @@ def reference_filter(records: list[Record], params: dict[str, list[str]]) -> lis
             continue
         if "capability" in params and not set(params["capability"]) <= set(record.capabilities):
             continue
-        if "search" in params:
-            text = params["search"][0].strip().lower()
-            if text and not any(text in value.lower() for value in record.texts()):
+        if "search" in params:  # case and accents ignored, as models_registry.folding folds them
+            text = fold(params["search"][0]).strip()
+            if text and not any(text in fold(value) for value in record.texts()):
                 continue
         if "min_context_window" in params:
             bound = Decimal(params["min_context_window"][0])

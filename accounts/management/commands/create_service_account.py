@@ -4,6 +4,7 @@ Creates or updates a non-interactive user in that role and prints a new token: t
 line of standard output is the token, and nothing else."""
 
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from accounts.management.commands.create_api_token import expiry
 from accounts.roles import ROLE_GROUPS
@@ -21,8 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--expires-in-days", type=integer_argument, dest="expires_in_days")
 
     def handle(self, *args, name, role, expires_in_days, **options):
-        with change_context(request_id=new_request_id()):
+        expires_in = expiry(expires_in_days)  # checked before anything is written
+        with change_context(request_id=new_request_id()), transaction.atomic():  # the account and its token, or neither
             user = service_account_save(name=name, role=role)
-            _, key = api_token_create(user=user, expires_in=expiry(expires_in_days), name=f"{role} service account")
+            _, key = api_token_create(user=user, expires_in=expires_in, name=f"{role} service account")
         self.stderr.write(f"Service account {user.username!r} is in {ROLE_GROUPS[role]}. The token is shown once:")
         self.stdout.write(key)

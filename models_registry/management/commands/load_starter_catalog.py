@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from audit.choices import ChangeSource
 from models_registry.importing import import_models, read_source
@@ -25,14 +26,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, actor, reason, **options):
         catalog = json.loads(STARTER_CATALOG.read_text(encoding="utf-8"))
-        with command_run(actor=actor, reason=reason or "starter catalog", source=ChangeSource.IMPORT) as run:
+        run_context = command_run(actor=actor, reason=reason or "starter catalog", source=ChangeSource.IMPORT)
+        with run_context as run, transaction.atomic():  # the providers and the models, or nothing
             existing = set(Provider.objects.values_list("slug", flat=True))
             for provider in catalog["providers"]:
                 if provider["slug"] not in existing:
                     reference_save(instance=Provider(**provider), actor=run.user)
             source = read_source(STARTER_CATALOG.name, json.dumps(catalog["models"]).encode(), "json")
             report = import_models(source, actor=run.user, reason=reason)
-        if not report.applied:
-            problems = "; ".join(f"{row.ref}: {row.errors}" for row in report.invalid_rows)
-            raise CommandError(f"The starter catalog did not load: {problems}", returncode=EXIT_REFUSED)
+            if not report.applied:
+                problems = "; ".join(f"{row.ref}: {row.errors}" for row in report.invalid_rows)
+                raise CommandError(f"The starter catalog did not load: {problems}", returncode=EXIT_REFUSED)
         self.stdout.write(f"Starter catalog: {report.summary()}")

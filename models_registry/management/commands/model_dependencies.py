@@ -4,6 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from models_registry.folding import fold
 from models_registry.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED
 from models_registry.selectors import aimodels_by_name, dependents_of
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("name", metavar="NAME")
 
     def handle(self, *args, name, **options):
-        model = aimodels_by_name([name]).get(name.lower())
+        model = aimodels_by_name([name]).get(fold(name))
         if model is None:
             raise CommandError(f"No model named {name!r}.", returncode=EXIT_BAD_INPUT)
         dependents = dependents_of([model.pk]).get(model.pk, [])
