@@ -12,9 +12,10 @@ what it needs on tables created meanwhile (`refresh_app_role_grants`).
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from audit.models import AuditChainHead, SecurityEvent
 
@@ -61,9 +62,21 @@ def connected_as(credentials: dict | None, alias: str = "default") -> Iterator[N
         del connections[alias]
 
 
+# The app's role while `owner_connection` stands in for it: whom `migrate` grants to.
+_app_role: ContextVar[str | None] = ContextVar("app_role", default=None)
+
+
+@contextmanager
 def owner_connection() -> Iterator[None]:
     """The default connection as the owner, when `DATABASE_OWNER_URL` names one."""
-    return connected_as(getattr(settings, "DATABASE_OWNER", None))
+    owner = getattr(settings, "DATABASE_OWNER", None)
+    app_user = connections.settings[DEFAULT_DB_ALIAS].get("USER")
+    token = _app_role.set(app_user if owner and owner.get("USER") != app_user else None)
+    try:
+        with connected_as(owner):
+            yield
+    finally:
+        _app_role.reset(token)
 
 
 def _identifier(name: str) -> str:
@@ -143,8 +156,8 @@ def create_app_role(connection, role: str, *, password: str | None) -> bool:
 def refresh_app_role_grants(using="default", **kwargs) -> None:
     """After `migrate` as the owner: the app's role gets its privileges on new tables too."""
     connection = connections[using]
-    app_role = settings.DATABASES["default"].get("USER")
-    if connection.vendor != "postgresql" or not getattr(settings, "DATABASE_OWNER", None) or not app_role:
+    app_role = _app_role.get()
+    if connection.vendor != "postgresql" or not app_role:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)", [app_role])

@@ -247,3 +247,28 @@ def test_a_chain_forged_with_another_key_does_not_verify(settings):
 
     assert status == 1
     assert {problem["kind"] for problem in report["problems"]} == {"changed"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_chain_holds_under_concurrent_writers_of_every_kind():
+    from models_registry.tests.test_concurrency import run_together
+
+    models = some_registry_writes()
+    provider = models[0].provider
+    csv = b"name,provider,context_window\n" + b"".join(f"concurrent-{n},acme,{1000 + n}\n".encode() for n in range(20))
+
+    outcomes = run_together(
+        *[lambda n=n: aimodel_create(actor=None, name=f"parallel-{n}", provider=provider) for n in range(6)],
+        *[lambda m=m: aimodel_update(model=m, actor=None, display_name=f"Concurrent {m.pk}") for m in models],
+        lambda: aimodel_bulk_apply(action=BulkAction.DEACTIVATE, ids=[m.pk for m in models], actor=None),
+        lambda: import_models(read_source("concurrent.csv", csv), actor=None),
+        lambda: prune_history(before=timezone.now() - datetime.timedelta(days=1)),
+    )
+
+    assert [outcome for outcome in outcomes if isinstance(outcome, Exception)] == []
+    status, report = verify()
+    assert (status, report["problems"]) == (0, [])
+    assert report["checked"] == AuditEntry.objects.count() == AuditLink.objects.count()
+    positions = list(AuditLink.objects.order_by("position").values_list("position", flat=True))
+    assert positions == list(range(1, len(positions) + 1))

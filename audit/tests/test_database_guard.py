@@ -302,3 +302,28 @@ def test_prune_history_as_the_app_role_is_refused(app_role):
         call_command("prune_history", "--before", timezone.now().isoformat(), stdout=io.StringIO())
 
     assert AuditEntry.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_runs_as_the_owner_and_grants_the_app_role_its_privileges_again(app_role, settings):
+    settings.DATABASE_OWNER = {
+        "USER": connection.settings_dict["USER"],
+        "PASSWORD": connection.settings_dict["PASSWORD"],
+    }
+    with connection.cursor() as cursor:  # a table the app's role lost its privileges on
+        cursor.execute(f'REVOKE ALL ON {quoted(AIModel)} FROM "{app_role}"')
+    assert "permission denied" in refused(app_role, f"SELECT count(*) FROM {quoted(AIModel)}")  # noqa: S608
+
+    with connected_as({"USER": app_role, "PASSWORD": APP_ROLE_PASSWORD}):  # DATABASE_URL is the app's role
+        call_command("migrate", "--noinput", stdout=io.StringIO())
+
+    with connect_as(app_role) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {quoted(AIModel)}").fetchone() == (0,)  # noqa: S608
+    assert "permission denied" in refused(app_role, f"DELETE FROM {quoted(AuditEntry)}")  # noqa: S608
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_as_the_app_role_alone_cannot_touch_the_guard(app_role):
+    """Without DATABASE_OWNER_URL the app's role migrates as itself, and the database says no."""
+    with connected_as({"USER": app_role, "PASSWORD": APP_ROLE_PASSWORD}), pytest.raises(DatabaseError):
+        call_command("migrate", "--noinput", stdout=io.StringIO())
