@@ -13,7 +13,7 @@ import orjson
 from django.db import connections, models, router
 from django.db.models.functions import Cast
 
-from audit.chain import entries_written
+from audit.chain import CHAINED_FIELDS, entries_written
 from audit.choices import ACTION_BY_HISTORY_TYPE, AuditAction
 from audit.context import current_change
 from audit.models import AuditEntry, audit_parent
@@ -29,23 +29,34 @@ class ObjectChange:
     parent_id: object = None  # the id of the object this one is a part of (see AUDIT_PARENT)
 
 
-def _insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping, *, returning=False):
+def _insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping, *, returning=()):
     """INSERT INTO target (columns) SELECT <expressions> FROM queryset, as one statement:
-    the number of rows, or with `returning` their primary keys."""
+    the number of rows, or with `returning` (SQL expressions) the rows it returns."""
     aliases = {f"_col{index}": expression for index, expression in enumerate(columns.values())}
     select = queryset.order_by().annotate(**aliases).values_list(*aliases)
     sql, params = select.query.sql_with_params()
     target_columns = ", ".join(
         connections[select.db].ops.quote_name(target._meta.get_field(name).column) for name in columns
     )
-    quote = connections[select.db].ops.quote_name
-    table, key = quote(target._meta.db_table), quote(target._meta.pk.column)
+    table = connections[select.db].ops.quote_name(target._meta.db_table)
     with connections[select.db].cursor() as cursor:
         if not returning:
             cursor.execute(f"INSERT INTO {table} ({target_columns}) {sql}", params)
             return cursor.rowcount
-        cursor.execute(f"INSERT INTO {table} ({target_columns}) {sql} RETURNING {key}", params)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"INSERT INTO {table} ({target_columns}) {sql} RETURNING {', '.join(returning)}", params)
+        return cursor.fetchall()
+
+
+def _chained_columns(connection) -> list[str]:
+    """SQL for what `audit.chain.as_chained` reads of an audit entry, for RETURNING. On
+    PostgreSQL only: elsewhere the driver returns dates as text, so entries are read back."""
+    if connection.vendor != "postgresql":
+        return [connection.ops.quote_name(AuditEntry._meta.pk.column)]
+    columns = []
+    for name in CHAINED_FIELDS:
+        column = connection.ops.quote_name(AuditEntry._meta.get_field(name).column)
+        columns.append(f"{column}::text" if name == "changes" else column)
+    return columns
 
 
 # Fields whose value goes to PostgreSQL as it is (psycopg writes str, int, bool, date and
@@ -185,9 +196,10 @@ def insert_audit_entries(
         "source": _constant(context.source, models.CharField()),
         "request_id": _constant(context.request_id, models.CharField()),
     }
-    ids = _insert_select(AuditEntry, queryset, columns, returning=True)
-    entries_written(ids, using=queryset.db)
-    return len(ids)
+    connection = connections[queryset.db]
+    rows = _insert_select(AuditEntry, queryset, columns, returning=_chained_columns(connection))
+    entries_written(rows if connection.vendor == "postgresql" else [row[0] for row in rows], using=queryset.db)
+    return len(rows)
 
 
 def create_audit_entries(model: type[models.Model], history_type: str, objects: Iterable[ObjectChange], timestamp):

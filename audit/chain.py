@@ -14,6 +14,8 @@ writer reports the ids it inserted (`entries_written`); inside `chain_links()` t
 linked when the block ends, elsewhere (a shell, a test factory) at once.
 """
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,8 +23,8 @@ from contextvars import ContextVar
 
 import orjson
 from django.conf import settings
-from django.db import transaction
-from django.utils.crypto import salted_hmac
+from django.db import models, transaction
+from django.db.models.functions import Cast
 
 from audit.models import AuditChainHead, AuditEntry, AuditLink
 
@@ -40,6 +42,11 @@ def chain_key() -> str:
     return getattr(settings, "AUDIT_CHAIN_KEY", "") or settings.SECRET_KEY
 
 
+def chain_hmac_key(key: str) -> bytes:
+    """The HMAC key, derived from the setting as Django's `salted_hmac` derives its keys."""
+    return hashlib.sha256((KEY_SALT + key).encode()).digest()
+
+
 def _canonical(value) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
@@ -47,25 +54,42 @@ def _canonical(value) -> bytes:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def entry_digest(position: int, previous: str, row: tuple, key: str) -> str:
-    """The digest of the entry `row` (values of CHAINED_FIELDS, as read back from the
-    database) at `position`, after the link whose digest is `previous`."""
+def _json(text: str | None):
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # an integer beyond 64 bits
+        return json.loads(text)
+
+
+def entry_digest(position: int, previous: str, row: tuple, key: bytes) -> str:
+    """The digest of the entry `row` (values of CHAINED_FIELDS, as `chained_rows` reads
+    them back from the database) at `position`, after the link whose digest is `previous`;
+    `key` from `chain_hmac_key`. The JSON of `changes` is hashed in one canonical form
+    (sorted keys), whatever text the database gives back for it."""
     timestamp = row[1].isoformat() if row[1] is not None else None
-    message = _canonical([position, previous, row[0], timestamp, *row[2:]])
-    return salted_hmac(KEY_SALT, message, secret=key, algorithm="sha256").hexdigest()
+    message = _canonical([position, previous, row[0], timestamp, *row[2:10], _json(row[10]), *row[11:]])
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def chained_rows(entry_model, ids: list, using: str) -> Iterator[tuple]:
-    """The entries among `ids` that exist, in id order, as CHAINED_FIELDS tuples."""
+    """The entries among `ids` that exist, in id order, as CHAINED_FIELDS tuples (the JSON
+    of `changes` as text: decoding it through the model field costs more than the rest)."""
     ids = sorted(set(ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        yield from (
-            entry_model._base_manager.using(using).filter(pk__in=chunk).order_by("pk").values_list(*CHAINED_FIELDS)
-        )
+        rows = entry_model._base_manager.using(using).filter(pk__in=chunk).order_by("pk")
+        yield from as_chained(rows)
 
 
-def append_links(head, rows: Iterable[tuple], key: str) -> list[tuple]:
+def as_chained(queryset) -> models.QuerySet:
+    """`queryset` of audit entries as CHAINED_FIELDS tuples, `changes` as its JSON text."""
+    fields = [name if name != "changes" else "changes_text" for name in CHAINED_FIELDS]
+    return queryset.annotate(changes_text=Cast("changes", models.TextField())).values_list(*fields)
+
+
+def append_links(head, rows: Iterable[tuple], key: bytes) -> list[tuple]:
     """Chain `rows` after `head` (moving it): (position, entry_id, previous, digest) each."""
     links = []
     for row in rows:
@@ -83,15 +107,29 @@ def locked_head(using: str) -> AuditChainHead:
     return AuditChainHead.objects.using(using).select_for_update().get(pk=1)
 
 
-def link_entries(ids: list, *, using: str = "default") -> int:
-    """Link the entries `ids` (written by this transaction) at the end of the chain."""
-    if not ids:
+def _rows_of(written: list, using: str) -> list[tuple]:
+    """The CHAINED_FIELDS rows of what writers reported: ids, read back here, and rows their
+    INSERT already returned (kept only if every one of them still exists: a savepoint rolled
+    back since would have taken them away)."""
+    ids = [item for item in written if not isinstance(item, tuple)]
+    rows = [item for item in written if isinstance(item, tuple)]
+    if rows:
+        returned = [row[0] for row in rows]
+        if AuditEntry._base_manager.using(using).filter(pk__in=returned).count() != len(set(returned)):
+            ids, rows = ids + returned, []
+    return sorted([*rows, *chained_rows(AuditEntry, ids, using)], key=lambda row: row[0])
+
+
+def link_entries(written: list, *, using: str = "default") -> int:
+    """Link the entries written by this transaction (ids, or rows as `as_chained` gives
+    them) at the end of the chain, in id order."""
+    if not written:
         return 0
     from audit.bulk import insert_rows  # audit.bulk reports to this module
 
     with transaction.atomic(using=using):
         head = locked_head(using)
-        links = append_links(head, chained_rows(AuditEntry, ids, using), chain_key())
+        links = append_links(head, _rows_of(written, using), chain_hmac_key(chain_key()))
         insert_rows(AuditLink, ["position", "entry_id", "previous", "digest"], links, using=using)
         if links:
             AuditChainHead.objects.using(using).filter(pk=1).update(position=head.position, digest=head.digest)
@@ -114,10 +152,11 @@ def chain_links(*, using: str = "default") -> Iterator[None]:
     link_entries(pending, using=using)
 
 
-def entries_written(ids: Iterable, *, using: str = "default") -> None:
-    """Every writer of audit entries calls this with the ids it inserted."""
+def entries_written(written: Iterable, *, using: str = "default") -> None:
+    """Every writer of audit entries calls this with what it inserted: ids, or rows as
+    `as_chained` gives them when its INSERT returned them (saving a read)."""
     pending = _pending.get()
     if pending is not None:
-        pending.extend(ids)
+        pending.extend(written)
     else:
-        link_entries(list(ids), using=using)
+        link_entries(list(written), using=using)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from audit.models import AuditChainHead, SecurityEvent
 
@@ -29,6 +29,18 @@ READ_ONLY_TABLES = ("django_migrations",)  # the owner's, as is the schema
 UPDATABLE_LOG_COLUMNS = {
     SecurityEvent._meta.db_table: ("count", "last_seen_at"),
     "axes_accesslog": ("logout_time",),
+}
+
+
+# pg_roles column -> the keyword that gives the app's role its value.
+ROLE_ATTRIBUTES = {
+    "rolcanlogin": "LOGIN",
+    "rolsuper": "NOSUPERUSER",
+    "rolcreatedb": "NOCREATEDB",
+    "rolcreaterole": "NOCREATEROLE",
+    "rolreplication": "NOREPLICATION",
+    "rolbypassrls": "NOBYPASSRLS",
+    "rolinherit": "INHERIT",
 }
 
 
@@ -134,23 +146,33 @@ def create_app_role(connection, role: str, *, password: str | None) -> bool:
     from psycopg import sql
 
     quoted = _identifier(role)
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         (current,) = cursor.fetchone()
         owner = table_owner(connection)
-        cursor.execute("SELECT rolname FROM pg_roles WHERE rolname = %s", [role])
-        exists = cursor.fetchone() is not None
-        if exists:
-            cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [role, owner])
-            if role in (current, owner) or cursor.fetchone()[0]:
-                raise RoleError(f"{role} is, or is a member of, {owner}, the owner of the tables.")
-        attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT"
-        cursor.execute(f"{'ALTER' if exists else 'CREATE'} ROLE {quoted} WITH {attributes}")
+        if role in (current, owner):
+            raise RoleError(f"{role} is {owner}, the owner of the tables, or the role running this command.")
+        columns = ", ".join(ROLE_ATTRIBUTES)
+        cursor.execute(f"SELECT {columns} FROM pg_roles WHERE rolname = %s", [role])  # noqa: S608
+        found = cursor.fetchone()
+        if found is None:
+            cursor.execute(f"CREATE ROLE {quoted} WITH {' '.join(ROLE_ATTRIBUTES.values())}")
+        else:
+            # Only what differs: PostgreSQL lets no one but a superuser so much as name
+            # SUPERUSER, REPLICATION or BYPASSRLS in an ALTER ROLE, even to turn them off.
+            values = dict(zip(ROLE_ATTRIBUTES, found, strict=True))
+            wanted = [word for column, word in ROLE_ATTRIBUTES.items() if values[column] != (not word.startswith("NO"))]
+            if wanted:
+                cursor.execute(f"ALTER ROLE {quoted} WITH {' '.join(wanted)}")
+        # After NOSUPERUSER: a superuser counts as a member of every role.
+        cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [role, owner])
+        if cursor.fetchone()[0]:
+            raise RoleError(f"{role} is a member of {owner}, the owner of the tables: it could lift the guard.")
         if password is not None:
             statement = sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
             cursor.execute(statement.as_string(connection.connection))
-    grant_app_role(connection, role)
-    return not exists
+        grant_app_role(connection, role)
+    return found is None
 
 
 def refresh_app_role_grants(using="default", **kwargs) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef
 
-from audit.chain import CHAINED_FIELDS, CHUNK, GENESIS, chain_key, entry_digest
+from audit.chain import CHUNK, GENESIS, as_chained, chain_hmac_key, chain_key, entry_digest
 from audit.choices import AuditAction
 from audit.models import AuditChainHead, AuditEntry, AuditLink
 from audit.retention import CHAIN_START
@@ -81,15 +81,17 @@ def _links() -> Iterator[tuple[tuple, tuple | None]]:
         chunk = list(links.values_list("position", "entry_id", "previous", "digest")[:CHUNK])
         if not chunk:
             return
-        entries = AuditEntry.objects.filter(pk__in=[link[1] for link in chunk]).values_list(*CHAINED_FIELDS)
+        entries = as_chained(AuditEntry.objects.filter(pk__in=[link[1] for link in chunk]))
         by_id = {row[0]: row for row in entries}
         for link in chunk:
             yield link, by_id.get(link[1])
         after = chunk[-1][0]
 
 
-def verify_chain(*, keep: int = 20) -> Verification:
-    """Walk the whole chain; keep the first `keep` problems (and count them all)."""
+def verify_chain(*, keep: int = 20, expect: tuple[int, str] | None = None) -> Verification:
+    """Walk the whole chain; keep the first `keep` problems (and count them all). `expect`
+    is a (position, digest) an earlier run printed, kept outside the database: the chain
+    must still hold it (unless retention has pruned that far since)."""
     result = Verification()
 
     def report(kind: str, entry_id, position, message: str) -> None:
@@ -97,7 +99,7 @@ def verify_chain(*, keep: int = 20) -> Verification:
         if len(result.problems) < keep:
             result.problems.append(Problem(kind, entry_id, position, message))
 
-    key = chain_key()
+    key = chain_hmac_key(chain_key())
     head = AuditChainHead.objects.filter(pk=1).values_list("position", "digest").first()  # before the walk
     starts = _recorded_starts()
     expected = None  # (position, digest) the next link must follow
@@ -125,6 +127,10 @@ def verify_chain(*, keep: int = 20) -> Verification:
             report(REMOVED, entry_id, position, f"entry {entry_id} (position {position}) was removed")
         elif entry_digest(position, previous, row, key) != digest:
             report(CHANGED, entry_id, position, f"entry {entry_id} (position {position}) was changed")
+        if expect is not None and position == expect[0]:
+            if digest != expect[1]:
+                report(CHANGED, entry_id, position, f"position {position} no longer has the digest recorded for it")
+            expect = None
         result.checked += 1
         expected, last_entry = (position, digest), entry_id
     if expected is not None:
@@ -137,6 +143,8 @@ def verify_chain(*, keep: int = 20) -> Verification:
             f"the newest entries were removed: the chain ends at position {expected[0] if expected else 0}, "
             f"its head says {head[0]}",
         )
+    if expect is not None and expect[0] > (expected[0] if expected else 0):
+        report(REMOVED, None, expect[0], f"the chain ends before position {expect[0]}, recorded earlier: removed")
     unlinked = AuditEntry.objects.filter(~Exists(AuditLink.objects.filter(entry_id=OuterRef("pk"))))
     reported = 0
     for entry_id in unlinked.order_by("pk").values_list("pk", flat=True)[:keep]:

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.append_only import install_append_only_triggers
-from audit.models import AuditEntry, AuditLink
+from audit.models import AuditChainHead, AuditEntry, AuditLink
 from audit.retention import prune_history
 from audit.tests.factories import AuditEntryFactory
 from models_registry.choices import BulkAction
@@ -176,6 +176,39 @@ def test_the_newest_entries_removed_with_their_links_are_reported():
 
     status, report = verify()
     assert (status, report["problems"][0]["kind"], report["problems"][0]["position"]) == (1, "removed", last.position)
+
+
+def test_the_newest_entries_removed_with_the_head_rewritten_are_caught_by_a_digest_kept_elsewhere():
+    some_registry_writes()
+    recorded = AuditLink.objects.order_by("position").last()  # what an earlier run printed
+    assert verify_expecting(recorded)[0] == 0
+    entries = connection.ops.quote_name(AuditEntry._meta.db_table)
+    link_table = connection.ops.quote_name(AuditLink._meta.db_table)
+    before = AuditLink.objects.get(position=recorded.position - 1)
+
+    with guard_lifted(AuditEntry, AuditLink) as cursor:
+        cursor.execute(f"DELETE FROM {entries} WHERE id = %s", [recorded.entry_id])  # noqa: S608
+        cursor.execute(f"DELETE FROM {link_table} WHERE position = %s", [recorded.position])  # noqa: S608
+        AuditChainHead.objects.filter(pk=1).update(position=before.position, digest=before.digest)
+
+    assert verify()[0] == 0  # the chain alone cannot tell
+    status, report = verify_expecting(recorded)
+    assert (status, report["problems"][0]["kind"], report["problems"][0]["position"]) == (
+        1,
+        "removed",
+        recorded.position,
+    )
+
+
+def verify_expecting(link) -> tuple[int, dict]:
+    stdout = io.StringIO()
+    try:
+        call_command(
+            "verify_audit_log", "--format", "json", "--expect", f"{link.position}:{link.digest}", stdout=stdout
+        )
+        return 0, json.loads(stdout.getvalue())
+    except CommandError as error:
+        return error.returncode, json.loads(stdout.getvalue())
 
 
 def test_the_chain_holds_across_bulk_import_per_object_and_delete_writes():

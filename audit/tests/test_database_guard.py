@@ -10,6 +10,7 @@ import io
 import psycopg
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -327,3 +328,27 @@ def test_migrate_as_the_app_role_alone_cannot_touch_the_guard(app_role):
     """Without DATABASE_OWNER_URL the app's role migrates as itself, and the database says no."""
     with connected_as({"USER": app_role, "PASSWORD": APP_ROLE_PASSWORD}), pytest.raises(DatabaseError):
         call_command("migrate", "--noinput", stdout=io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_running_create_app_db_role_again_brings_a_widened_role_back(app_role):
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER ROLE "{app_role}" WITH CREATEDB SUPERUSER')
+        cursor.execute(f'GRANT DELETE ON {quoted(AuditEntry)} TO "{app_role}"')
+    out = io.StringIO()
+
+    call_command("create_app_db_role", app_role, stdout=out)
+
+    assert out.getvalue().strip() == f"updated role {app_role}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper, rolcreatedb, rolcanlogin FROM pg_roles WHERE rolname = %s", [app_role])
+        assert cursor.fetchone() == (False, False, True)
+    assert "permission denied" in refused(app_role, f"DELETE FROM {quoted(AuditEntry)}")  # noqa: S608
+
+
+@pytest.mark.django_db
+def test_create_app_db_role_refuses_the_owner_of_the_tables():
+    with pytest.raises(CommandError, match="the owner of the tables") as refusal:
+        call_command("create_app_db_role", connection.settings_dict["USER"], stdout=io.StringIO())
+
+    assert refusal.value.returncode == 2
