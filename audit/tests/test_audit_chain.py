@@ -4,9 +4,11 @@ hash, whatever wrote it (a per-object save, a bulk operation, an import, retenti
 when the change was made straight in the database by a superuser (issue 10, item 7)."""
 
 import datetime
+import importlib
 import io
 import json
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -305,3 +307,19 @@ def test_the_chain_holds_under_concurrent_writers_of_every_kind():
     assert report["checked"] == AuditEntry.objects.count() == AuditLink.objects.count()
     positions = list(AuditLink.objects.order_by("position").values_list("position", flat=True))
     assert positions == list(range(1, len(positions) + 1))
+
+
+def test_the_migration_that_adds_the_chain_links_the_entries_already_there():
+    from django.apps import apps
+
+    migration = importlib.import_module("audit.migrations.0003_audit_chain")
+    older = [AuditEntryFactory(username=f"before-the-chain-{n}") for n in range(3)]  # as they were: no links
+    assert verify()[0] == 1
+
+    migration.link_existing_entries(apps, SimpleNamespace(connection=connection))  # as RunPython calls it
+
+    status, report = verify()
+    assert (status, report["checked"]) == (0, 3)
+    assert list(AuditLink.objects.order_by("position").values_list("entry_id", flat=True)) == [e.pk for e in older]
+    some_registry_writes()  # and the chain goes on from there
+    assert verify()[0] == 0
