@@ -13,7 +13,7 @@ import orjson
 from django.db import connections, models, router
 from django.db.models.functions import Cast
 
-from audit.chain import CHAINED_FIELDS, entries_written
+from audit.chain import chained_columns, entries_written
 from audit.choices import ACTION_BY_HISTORY_TYPE, AuditAction
 from audit.context import current_change
 from audit.models import AuditEntry, audit_parent
@@ -48,15 +48,11 @@ def _insert_select(target: type[models.Model], queryset: models.QuerySet, column
 
 
 def _chained_columns(connection) -> list[str]:
-    """SQL for what `audit.chain.as_chained` reads of an audit entry, for RETURNING. On
-    PostgreSQL only: elsewhere the driver returns dates as text, so entries are read back."""
+    """What `audit.chain.as_chained` reads of an audit entry, for RETURNING. On PostgreSQL
+    only: elsewhere the driver returns dates as text, so entries are read back."""
     if connection.vendor != "postgresql":
         return [connection.ops.quote_name(AuditEntry._meta.pk.column)]
-    columns = []
-    for name in CHAINED_FIELDS:
-        column = connection.ops.quote_name(AuditEntry._meta.get_field(name).column)
-        columns.append(f"{column}::text" if name == "changes" else column)
-    return columns
+    return chained_columns(connection)
 
 
 # Fields whose value goes to PostgreSQL as it is (psycopg writes str, int, bool, date and

@@ -73,14 +73,33 @@ def entry_digest(position: int, previous: str, row: tuple, key: bytes) -> str:
     return hmac.digest(key, message, "sha256").hex()
 
 
+def chained_columns(connection) -> list[str]:
+    """CHAINED_FIELDS of an audit entry as SQL expressions (PostgreSQL), `changes` as text:
+    what a raw read or an INSERT's RETURNING gives exactly as `as_chained` would."""
+    columns = []
+    for name in CHAINED_FIELDS:
+        column = connection.ops.quote_name(AuditEntry._meta.get_field(name).column)
+        columns.append(f"{column}::text" if name == "changes" else column)
+    return columns
+
+
 def chained_rows(entry_model, ids: list, using: str) -> Iterator[tuple]:
     """The entries among `ids` that exist, in id order, as CHAINED_FIELDS tuples (the JSON
-    of `changes` as text: decoding it through the model field costs more than the rest)."""
+    of `changes` as text: decoding it through the model field costs more than the rest).
+    On PostgreSQL each chunk of ids goes as one array parameter."""
     ids = sorted(set(ids))
+    connection = connections[using]
+    raw = connection.vendor == "postgresql" and entry_model is AuditEntry
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        rows = entry_model._base_manager.using(using).filter(pk__in=chunk).order_by("pk")
-        yield from as_chained(rows)
+        if not raw:
+            yield from as_chained(entry_model._base_manager.using(using).filter(pk__in=chunk).order_by("pk"))
+            continue
+        table, key = connection.ops.quote_name(AuditEntry._meta.db_table), AuditEntry._meta.pk.column
+        with connection.cursor() as cursor:
+            columns = ", ".join(chained_columns(connection))
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s) ORDER BY {key}", [chunk])  # noqa: S608
+            yield from cursor.fetchall()
 
 
 def as_chained(queryset) -> models.QuerySet:
