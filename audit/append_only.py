@@ -1,27 +1,47 @@
-"""On PostgreSQL the database itself refuses UPDATE and DELETE on the log tables.
+"""On PostgreSQL the database itself refuses UPDATE, DELETE and TRUNCATE on the log tables.
 
 Installed after every `migrate` (so new historical tables are covered as they appear).
-The exceptions: the documented history retention command, which sets
-`llm_admin.retention = on` for its own transaction and audits itself; and the security
-log's count of repeated events, which may only go up (with `last_seen_at`).
+Who may pass depends on who is connected, never on a setting any session can change:
+
+- DELETE only for a member of the table owner's role (the role `migrate` and
+  `prune_history` run as) that has also switched retention on for its own transaction
+  (`SET LOCAL llm_admin.retention = on`, so the owner cannot delete by accident). The app
+  runs as a role that owns nothing (`audit.database_roles`), so the switch does nothing
+  for it.
+- UPDATE of a security event only where it aggregates a repeated event: `count` going up
+  and `last_seen_at` not going back, every other column as it was (when the table has
+  those columns).
+- TRUNCATE never.
+
+The triggers are `ENABLE ALWAYS`, so `session_replication_role = replica` does not skip them.
 """
 
 from django.apps import apps
 from django.db import connections
 
-from audit.models import AuditEntry, HistoryStamp, SecurityEvent
+from audit.models import AuditEntry, AuditLink, HistoryStamp, SecurityEvent
 
 FUNCTION_SQL = """
-CREATE OR REPLACE FUNCTION llm_admin_append_only() RETURNS trigger AS $$
+CREATE OR REPLACE FUNCTION llm_admin_append_only() RETURNS trigger
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    old_row jsonb;
+    new_row jsonb;
 BEGIN
-    IF TG_OP = 'DELETE' AND current_setting('llm_admin.retention', true) = 'on' THEN
+    IF TG_OP = 'DELETE'
+       AND current_setting('llm_admin.retention', true) = 'on'
+       AND pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
         RETURN OLD;
     END IF;
-    -- The security log counts repeated events (audit.security._insert_or_count): its one
-    -- allowed UPDATE moves `count` up and `last_seen_at` not back, and nothing else.
-    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'audit_securityevent' THEN
-        IF NEW.count > OLD.count AND NEW.last_seen_at >= OLD.last_seen_at
-           AND to_jsonb(NEW) - 'count' - 'last_seen_at' = to_jsonb(OLD) - 'count' - 'last_seen_at' THEN
+    IF TG_OP = 'UPDATE' AND TG_NARGS > 0 AND TG_ARGV[0] = 'counted' THEN
+        old_row := to_jsonb(OLD);
+        new_row := to_jsonb(NEW);
+        IF old_row ? 'count' AND old_row ? 'last_seen_at'
+           AND new_row - 'count' - 'last_seen_at' = old_row - 'count' - 'last_seen_at'
+           AND (new_row ->> 'count')::bigint > (old_row ->> 'count')::bigint
+           AND (new_row ->> 'last_seen_at')::timestamptz
+               >= coalesce((old_row ->> 'last_seen_at')::timestamptz, '-infinity') THEN
             RETURN NEW;
         END IF;
     END IF;
@@ -34,12 +54,19 @@ $$ LANGUAGE plpgsql;
 TRIGGER_SQL = """
 DROP TRIGGER IF EXISTS llm_admin_append_only ON {table};
 CREATE TRIGGER llm_admin_append_only BEFORE UPDATE OR DELETE ON {table}
-    FOR EACH ROW EXECUTE FUNCTION llm_admin_append_only();
+    FOR EACH ROW EXECUTE FUNCTION llm_admin_append_only({argument});
+ALTER TABLE {table} ENABLE ALWAYS TRIGGER llm_admin_append_only;
+DROP TRIGGER IF EXISTS llm_admin_no_truncate ON {table};
+CREATE TRIGGER llm_admin_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION llm_admin_append_only();
+ALTER TABLE {table} ENABLE ALWAYS TRIGGER llm_admin_no_truncate;
 """
 
 
 def append_only_models():
-    return [AuditEntry, SecurityEvent] + [model for model in apps.get_models() if issubclass(model, HistoryStamp)]
+    return [AuditEntry, AuditLink, SecurityEvent] + [
+        model for model in apps.get_models() if issubclass(model, HistoryStamp)
+    ]
 
 
 def install_append_only_triggers(using="default", **kwargs):
@@ -51,4 +78,6 @@ def install_append_only_triggers(using="default", **kwargs):
         cursor.execute(FUNCTION_SQL)
         for model in append_only_models():
             if model._meta.db_table in existing:
-                cursor.execute(TRIGGER_SQL.format(table=connection.ops.quote_name(model._meta.db_table)))
+                argument = "'counted'" if model is SecurityEvent else ""
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(TRIGGER_SQL.format(table=table, argument=argument))

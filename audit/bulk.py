@@ -13,6 +13,7 @@ import orjson
 from django.db import connections, models, router
 from django.db.models.functions import Cast
 
+from audit.chain import chained_columns, entries_written
 from audit.choices import ACTION_BY_HISTORY_TYPE, AuditAction
 from audit.context import current_change
 from audit.models import AuditEntry, audit_parent
@@ -28,8 +29,9 @@ class ObjectChange:
     parent_id: object = None  # the id of the object this one is a part of (see AUDIT_PARENT)
 
 
-def _insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping) -> int:
-    """INSERT INTO target (columns) SELECT <expressions> FROM queryset, as one statement."""
+def _insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping, *, returning=()):
+    """INSERT INTO target (columns) SELECT <expressions> FROM queryset, as one statement:
+    the number of rows, or with `returning` (SQL expressions) the rows it returns."""
     aliases = {f"_col{index}": expression for index, expression in enumerate(columns.values())}
     select = queryset.order_by().annotate(**aliases).values_list(*aliases)
     sql, params = select.query.sql_with_params()
@@ -38,8 +40,19 @@ def _insert_select(target: type[models.Model], queryset: models.QuerySet, column
     )
     table = connections[select.db].ops.quote_name(target._meta.db_table)
     with connections[select.db].cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({target_columns}) {sql}", params)
-        return cursor.rowcount
+        if not returning:
+            cursor.execute(f"INSERT INTO {table} ({target_columns}) {sql}", params)
+            return cursor.rowcount
+        cursor.execute(f"INSERT INTO {table} ({target_columns}) {sql} RETURNING {', '.join(returning)}", params)
+        return cursor.fetchall()
+
+
+def _chained_columns(connection) -> list[str]:
+    """What `audit.chain.as_chained` reads of an audit entry, for RETURNING. On PostgreSQL
+    only: elsewhere the driver returns dates as text, so entries are read back."""
+    if connection.vendor != "postgresql":
+        return [connection.ops.quote_name(AuditEntry._meta.pk.column)]
+    return chained_columns(connection)
 
 
 # Fields whose value goes to PostgreSQL as it is (psycopg writes str, int, bool, date and
@@ -65,17 +78,24 @@ def _preparer(field: models.Field, connection):
     return lambda value: field.get_db_prep_save(value, connection)
 
 
-def insert_rows(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> None:
+def insert_rows(
+    model: type[models.Model], attnames: list[str], rows: list[tuple], *, using: str | None = None, new_ids=False
+) -> list | None:
     """Insert rows of Python values, one per attname, as fast as the database allows:
-    COPY on PostgreSQL (no model instance per row), bulk_create of instances elsewhere."""
+    COPY on PostgreSQL (no model instance per row), bulk_create of instances elsewhere.
+    With `new_ids`, the primary keys are the table's next ones, returned in row order."""
     if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
+        return [] if new_ids else None
+    connection = connections[using or router.db_for_write(model)]
     if connection.vendor != "postgresql":
-        model._base_manager.bulk_create(
-            [model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=2000
-        )
-        return
+        objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+        model._base_manager.using(connection.alias).bulk_create(objects, batch_size=2000)
+        return [obj.pk for obj in objects] if new_ids else None
+    ids = None
+    if new_ids:
+        ids = _allocate_ids(model, len(rows), connection)
+        attnames = [model._meta.pk.attname, *attnames]
+        rows = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
     fields = [by_attname[attname] for attname in attnames]
     preparers = [_preparer(field, connection) for field in fields]
@@ -92,6 +112,7 @@ def insert_rows(model: type[models.Model], attnames: list[str], rows: list[tuple
                 for index, prepare in prepared:
                     row[index] = prepare(row[index])
             copy.write_row(row)
+    return ids
 
 
 def _allocate_ids(model: type[models.Model], count: int, connection) -> list[int]:
@@ -171,7 +192,10 @@ def insert_audit_entries(
         "source": _constant(context.source, models.CharField()),
         "request_id": _constant(context.request_id, models.CharField()),
     }
-    return _insert_select(AuditEntry, queryset, columns)
+    connection = connections[queryset.db]
+    rows = _insert_select(AuditEntry, queryset, columns, returning=_chained_columns(connection))
+    entries_written(rows if connection.vendor == "postgresql" else [row[0] for row in rows], using=queryset.db)
+    return len(rows)
 
 
 def create_audit_entries(model: type[models.Model], history_type: str, objects: Iterable[ObjectChange], timestamp):
@@ -202,5 +226,5 @@ def create_audit_entries(model: type[models.Model], history_type: str, objects: 
         )
         for change in objects
     ]
-    insert_rows(AuditEntry, attnames, rows)
+    entries_written(insert_rows(AuditEntry, attnames, rows, new_ids=True), using=router.db_for_write(AuditEntry))
     return len(rows)

@@ -17,6 +17,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from audit.chain import entries_written
 from audit.choices import ACTION_BY_HISTORY_TYPE
 from audit.context import current_change
 from audit.models import AppendOnlyHistoricalQuerySet, AuditEntry, HistoryStamp, audit_parent
@@ -86,7 +87,7 @@ def diff_changes(record, previous) -> dict:
 def record_audit_entry(*, instance, action: str, changes: dict, timestamp) -> AuditEntry:
     context = current_change()
     parent = audit_parent(type(instance))
-    return AuditEntry.objects.create(
+    entry = AuditEntry.objects.create(
         parent_type=parent.related_model._meta.model_name if parent else "",
         parent_id=str(getattr(instance, parent.attname)) if parent else "",
         timestamp=timestamp,
@@ -101,6 +102,8 @@ def record_audit_entry(*, instance, action: str, changes: dict, timestamp) -> Au
         source=context.source,
         request_id=context.request_id,
     )
+    entries_written([entry.pk], using=entry._state.db)
+    return entry
 
 
 class AuditedHistory(HistoricalRecords):

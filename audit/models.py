@@ -134,3 +134,40 @@ class SecurityEvent(AppendOnlyModel):
     def __str__(self) -> str:
         times = f" (x{self.count})" if self.count > 1 else ""
         return f"{self.event} {self.username or '-'}{times}"
+
+
+class AuditLink(AppendOnlyModel):
+    """One audit entry's place in the tamper-evident chain (see `audit.chain`).
+
+    `position` numbers the chain without gaps; `digest` is a keyed hash (HMAC) of the
+    entry's content, its position and `previous`, the digest of the link before it. The
+    key never reaches the database, so a row changed, removed or inserted there cannot be
+    given a digest that verifies. Links live in their own append-only table because audit
+    rows are never updated: an entry is linked after it is written, at the end of its
+    transaction, when the chain's order is settled.
+    """
+
+    position = models.BigIntegerField(primary_key=True)
+    entry_id = models.BigIntegerField(unique=True)  # no foreign key: retention removes both, in order
+    previous = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"link {self.position} -> entry {self.entry_id}"
+
+
+class AuditChainHead(models.Model):
+    """The chain's newest link, in one row: locked by whoever links next, so the chain has
+    one order. A cache of the last link (which retention may remove), not a source of trust:
+    the verifier recomputes every digest."""
+
+    position = models.BigIntegerField(default=0)
+    digest = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit chain head {self.position}"

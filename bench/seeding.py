@@ -9,10 +9,11 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.append_only import install_append_only_triggers
 from audit.bulk import insert_history_rows
 from audit.choices import ChangeSource
 from audit.context import change_context
-from audit.models import AuditEntry
+from audit.models import AuditChainHead, AuditEntry, AuditLink
 from bench.database import tidy
 from models_registry.folding import fold
 from models_registry.models import (
@@ -32,15 +33,21 @@ AUDITED_MODELS = [AIModel, ModelIndustryProfile, ModelDependency, Provider]
 
 
 def empty_registry() -> None:
-    """No providers or models, nor any history row or audit entry: an empty registry, with
-    ids starting from 1 again. TRUNCATE on PostgreSQL (the append-only triggers of the log
-    tables guard rows, not tables), DELETE on SQLite."""
-    models = [*REGISTRY_MODELS, *(model.history.model for model in AUDITED_MODELS), AuditEntry]
-    tables = [model._meta.db_table for model in models]
+    """No providers or models, nor any history row, audit entry or chain link: an empty
+    registry, with ids starting from 1 again. TRUNCATE on PostgreSQL, with the log tables'
+    TRUNCATE guard lifted for this transaction of the throwaway database; DELETE on SQLite."""
+    models = [*REGISTRY_MODELS, *(model.history.model for model in AUDITED_MODELS), AuditEntry, AuditLink]
+    tables = [model._meta.db_table for model in [*models, AuditChainHead]]
     statements = connection.ops.sql_flush(no_style(), tables, reset_sequences=True)
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for model in models:
+                cursor.execute(
+                    f"DROP TRIGGER IF EXISTS llm_admin_no_truncate ON {connection.ops.quote_name(model._meta.db_table)}"
+                )
         for statement in statements:
             cursor.execute(statement)
+        install_append_only_triggers()
 
 
 def seed_models(count: int) -> list[int]:

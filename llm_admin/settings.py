@@ -106,6 +106,15 @@ else:
     # which takes longer (tens of ms) than running it. Options in DATABASE_URL win.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
+# The owner of the tables, when the app's DATABASE_URL is a least-privilege role (see
+# audit/database_roles.py): `migrate`, `prune_history` and `create_app_db_role` connect as
+# this user, to the database DATABASE_URL names.
+DATABASE_OWNER = env.db_url("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else None
+
+# The key of the audit chain's HMAC (audit/chain.py); SECRET_KEY when unset. Never stored in
+# the database. Set it so that rotating SECRET_KEY leaves the chain verifiable.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: in-process by default; Redis when REDIS_URL is set, so every process shares it.

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
+from audit.chain import chain_links
 from audit.context import change_context
 from models_registry.models import CatalogVersion
 
@@ -28,11 +29,13 @@ class RegistryWrite:
 def registry_write(*, actor, reason: str = "", source: str | None = None) -> Iterator[RegistryWrite]:
     """One atomic registry change: audited as `actor` with `reason`, and a new catalog
     version that becomes visible exactly when the data does (at commit). An actor, reason
-    or source not given is the open context's (a command run's, a request's)."""
+    or source not given is the open context's (a command run's, a request's). The audit
+    entries written inside are linked into the audit chain last, while the catalog version
+    row is locked: that lock already orders every registry write."""
     given = {"actor": actor, "reason": reason, "source": source}
     overrides = {key: value for key, value in given.items() if value}
     write = RegistryWrite()
-    with change_context(**overrides), transaction.atomic():
+    with change_context(**overrides), transaction.atomic(), chain_links():
         yield write
         if write.changed:
             bump_catalog_version()  # last, so the hot row is locked as briefly as possible

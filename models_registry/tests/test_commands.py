@@ -598,10 +598,16 @@ def test_prune_history_deletes_old_rows_keeps_each_latest_record_and_audits_itse
         "retention",
         cutoff.isoformat(),
     )
+    start = record.changes.pop("audit chain start")["new"]
     assert record.changes == {
         "audit.AuditEntry": {"old": old_entries, "new": 0},
+        "audit.AuditLink": {"old": old_entries, "new": 0},
         "models_registry.HistoricalAIModel": {"old": 2, "new": 0},
     }
+    # The kept chain starts after the last link pruned, which the run names.
+    assert (start["position"], len(start["digest"])) == (old_entries, 64)
+    out, _ = run("verify_audit_log")
+    assert out.strip().endswith(": intact")
 
 
 @pytest.mark.parametrize("before", ["yesterday", "2999-01-01"], ids=["not-a-date", "future"])
@@ -612,6 +618,44 @@ def test_prune_history_refuses_a_bad_cutoff_exit_2(old_and_new_history, before):
 
     assert error.returncode == 2
     assert (AuditEntry.objects.count(), HistoricalAIModel.objects.count()) == counts
+
+
+# verify_audit_log
+
+
+def test_verify_audit_log_exits_0_for_an_intact_chain_and_1_naming_an_entry_inserted_out_of_band():
+    aimodel_update(model=AIModelFactory(name="chained"), actor=None, display_name="Changed")
+
+    out, _ = run("verify_audit_log")
+    assert out.strip().endswith(": intact")
+
+    forged = AuditEntryFactory()
+    error, out, _ = fail("verify_audit_log")
+    assert error.returncode == 1
+    assert out.splitlines()[0] == f"inserted: entry {forged.pk} was inserted out of band (it has no link)"
+
+
+# create_app_db_role and migrate (the database roles: audit/tests/test_database_guard.py on PostgreSQL)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["llm_admin_app", "--password-from-env", "LLM_ADMIN_NO_SUCH_VARIABLE"], ["Not A Role!"]],
+    ids=["password-variable-unset", "bad-name-or-not-postgresql"],
+)
+def test_create_app_db_role_refuses_bad_input_exit_2(args):
+    error, _, _ = fail("create_app_db_role", *args)
+
+    assert error.returncode == 2
+
+
+def test_migrate_with_nothing_to_apply_changes_nothing():
+    counts = (AuditEntry.objects.count(), AIModel.objects.count())
+
+    out, _ = run("migrate", "--noinput")
+
+    assert "No migrations to apply." in out
+    assert (AuditEntry.objects.count(), AIModel.objects.count()) == counts
 
 
 # ensure_admin_login

@@ -5,6 +5,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.database_roles import owner_connection
 from audit.retention import prune_history
 from models_registry.management.runs import EXIT_BAD_INPUT, add_actor_arguments, command_run
 from models_registry.parsing import parse_datetime
@@ -13,7 +14,8 @@ from models_registry.parsing import parse_datetime
 class Command(BaseCommand):
     help = (
         "Delete audit entries and history records older than --before (keeping each object's latest "
-        "record). The only way rows leave the logs; the run is itself audited."
+        "record) and the oldest part of the audit chain. The only way rows leave the logs; the run is itself audited. "
+        "Connects as DATABASE_OWNER_URL when set."
     )
 
     def add_arguments(self, parser):
@@ -30,7 +32,8 @@ class Command(BaseCommand):
             cutoff = timezone.make_aware(cutoff, datetime.UTC)
         if cutoff > timezone.now():
             raise CommandError("--before must be in the past.", returncode=EXIT_BAD_INPUT)
-        with command_run(actor=actor, reason=reason):
+        # As the owner of the tables: the app's role may not delete log rows.
+        with owner_connection(), command_run(actor=actor, reason=reason):
             result = prune_history(before=cutoff, dry_run=dry_run)
         verb = "would delete" if dry_run else "deleted"
         for label, count in result.deleted.items():
