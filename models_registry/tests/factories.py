@@ -23,7 +23,7 @@ class AIModelFactory(DjangoModelFactory):
         model = AIModel
 
     name = factory.Sequence(lambda n: f"model-{n}")
-    display_name = factory.LazyAttribute(lambda o: o.name.replace("-", " ").title())
+    display_name = factory.LazyAttribute(lambda o: o.name.replace("-", " ").title().strip())  # no blanks around it
     provider = factory.SubFactory(ProviderFactory)
     model_type = ModelType.CHAT
     status = ModelStatus.ACTIVE
