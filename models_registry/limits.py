@@ -7,9 +7,12 @@ Chosen from data (docs/api.md, "Limits"): the largest values in LiteLLM's catalo
 | what                          | largest seen                       | limit       |
 | ----------------------------- | ---------------------------------- | ----------- |
 | AIModel.description           | 135 characters (starter)           | 4,000 chars |
-| AIModel.metadata (as JSON)    | 12.2 KiB (LiteLLM's                | 32 KiB      |
-|                               | fallback_generalizations; 3.3 KiB  |             |
-|                               | for the largest real model)        |             |
+| AIModel.metadata (as JSON)    | 3.3 KiB (LiteLLM's gpt-6-astra;    | 8 KiB       |
+|                               | its fallback_generalizations, not  |             |
+|                               | a model, has 12.2 KiB)             |             |
+| description + metadata +      | 3.6 KiB                            | 8 KiB       |
+| aliases of one model          |                                    |             |
+| settings of all profiles      | 0.5 KiB                            | 2 KiB       |
 | aliases of one model          | 1                                  | 32          |
 | industry profiles of a model  | 2 (there are 8 industries)         | 16          |
 | one profile's settings (JSON) | 364 bytes                          | 2 KiB       |
@@ -38,13 +41,19 @@ COMPONENT_ID_MAX_LENGTH = 200
 COMPONENT_NAME_MAX_LENGTH = 200
 
 # JSON fields, in bytes of their stored text (json_size).
-METADATA_MAX_BYTES = 32 * 1024
+METADATA_MAX_BYTES = 8 * 1024
 PROFILE_SETTINGS_MAX_BYTES = 2 * 1024
 SETTINGS_SCHEMA_MAX_BYTES = 16 * 1024
 
-# The list endpoint's largest page (500 models) with every field at its limit, measured by
-# models_registry/tests/test_field_limits.py.
-PAGE_OF_500_MAX_BYTES = 48 * 1024 * 1024  # measured: 46.1 MB on SQLite, 24.5 MB on PostgreSQL
+# What a model carries, together: each field above may reach its own limit, but not all at
+# once, so that a page of 500 models stays a few MB. The description (UTF-8), metadata and
+# aliases (stored JSON) of one model; the settings of all its industry profiles.
+MODEL_CONTENT_MAX_BYTES = 8 * 1024  # the largest real model in LiteLLM's catalog: 3.6 KiB
+PROFILES_SETTINGS_MAX_BYTES = 2 * 1024  # the starter catalog's largest: 2 profiles, 0.5 KiB
+
+# The list endpoint's largest page (500 models) with every field as large as the limits let
+# it be, measured by models_registry/tests/test_field_limits.py.
+PAGE_OF_500_MAX_BYTES = 8 * 1024 * 1024
 
 # Lists.
 ALIASES_MAX_COUNT = 32
@@ -106,6 +115,27 @@ class JSONSizeValidator:
 
     def __eq__(self, other):
         return isinstance(other, JSONSizeValidator) and other.limit == self.limit
+
+
+def content_sizes(description: str, metadata, aliases) -> dict[str, int]:
+    """What each part of a model's free-form content takes, as MODEL_CONTENT_MAX_BYTES
+    counts it: the description as UTF-8, metadata and aliases as stored JSON (empty, none)."""
+    return {
+        "description": len(description.encode("utf-8", "surrogatepass")) if isinstance(description, str) else 0,
+        "metadata": (json_size(metadata) or 0) if metadata else 0,
+        "aliases": (json_size(aliases) or 0) if aliases else 0,
+    }
+
+
+def content_size(description: str, metadata, aliases) -> int:
+    return sum(content_sizes(description, metadata, aliases).values())
+
+
+def total_problem(size: int, limit: int, what: str) -> str | None:
+    """Several fields over the limit they share, said the way every shared limit says it."""
+    if size > limit:
+        return f"Ensure {what} take at most {limit:,} bytes together (they take {size:,})."
+    return None
 
 
 def count_problem(items: list, limit: int, noun: str) -> str | None:

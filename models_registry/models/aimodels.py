@@ -13,9 +13,12 @@ from models_registry.limits import (
     DESCRIPTION_MAX_LENGTH,
     DISPLAY_NAME_MAX_LENGTH,
     METADATA_MAX_BYTES,
+    MODEL_CONTENT_MAX_BYTES,
     PROFILE_SETTINGS_MAX_BYTES,
     JSONSizeValidator,
+    content_sizes,
     count_problem,
+    total_problem,
 )
 from models_registry.models.base import RegistryModel
 from models_registry.models.fields import ExactDecimalField, FoldedTextField
@@ -185,8 +188,20 @@ class AIModel(RegistryModel):
         self._clean_name_not_an_alias(errors)
         if not isinstance(self.metadata, dict):
             errors["metadata"] = ["Must be a JSON object."]
+        self._clean_content_size(errors)
         if errors:
             raise ValidationError(errors)
+
+    def _clean_content_size(self, errors):
+        """Description, metadata and aliases share one budget (limits.MODEL_CONTENT_MAX_BYTES);
+        the error goes to the largest of them, the one to shorten."""
+        if "metadata" in errors or "aliases" in errors:
+            return  # not the right shape: already refused
+        sizes = content_sizes(self.description, self.metadata, self.aliases)
+        if len(self.description) > DESCRIPTION_MAX_LENGTH or sizes["metadata"] > METADATA_MAX_BYTES:
+            return  # over its own limit: that error says what to shorten
+        if problem := total_problem(sum(sizes.values()), MODEL_CONTENT_MAX_BYTES, "description, metadata and aliases"):
+            errors.setdefault(max(sizes, key=sizes.get), []).append(problem)
 
     def _clean_capabilities(self, errors):
         if not isinstance(self.capabilities, list) or not all(isinstance(c, str) for c in self.capabilities):

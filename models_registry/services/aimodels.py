@@ -6,7 +6,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 
 from models_registry.folding import fold
-from models_registry.limits import PROFILES_MAX_COUNT, count_problem
+from models_registry.limits import (
+    PROFILES_MAX_COUNT,
+    PROFILES_SETTINGS_MAX_BYTES,
+    count_problem,
+    json_size,
+    total_problem,
+)
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.selectors import dependents_of
 from models_registry.services.catalog import actor_name, registry_write
@@ -63,6 +69,10 @@ def validate_aimodel(
             except ValidationError as error:
                 problems += [f"{item.industry.slug}: {message}" for message in error.messages]
             profiles.append(profile)
+        settings_size = sum(json_size(profile.settings) or 0 for profile in profiles)
+        too_large = total_problem(settings_size, PROFILES_SETTINGS_MAX_BYTES, "the settings of all profiles")
+        if too_large and not problems:  # a profile's own problem says what to mend first
+            problems.append(too_large)
         if problems:
             errors["industries"] = problems
     if errors:

@@ -53,6 +53,9 @@ def profiles_of(count: int, settings: dict | None = None) -> list[dict]:
     return [{"industry": slug, "enabled": True, "settings": settings or {}} for slug in slugs[:count]]
 
 
+METADATA_MESSAGE = "Ensure this value takes at most {} bytes as JSON (it takes {}).".format(  # noqa: UP032
+    limits.METADATA_MAX_BYTES, limits.METADATA_MAX_BYTES + 1
+)
 # field: (a value at the limit, one over it, the error); each value as a JSON body carries it.
 MODEL_LIMITS = {
     "description": (
@@ -68,7 +71,7 @@ MODEL_LIMITS = {
     "metadata": (
         sized_object(limits.METADATA_MAX_BYTES),
         sized_object(limits.METADATA_MAX_BYTES + 1),
-        "Ensure this value takes at most 32768 bytes as JSON (it takes 32769).",
+        METADATA_MESSAGE,
     ),
     "aliases": (
         aliases(limits.ALIASES_MAX_COUNT),
@@ -154,6 +157,46 @@ def test_the_api_refuses_a_change_one_over_a_limit_and_keeps_the_model_as_it_was
     assert (response.status_code, response.json()) == (400, {field: [message]})
     assert stored_state() == before
     assert AIModel.objects.get(pk=model.pk).version == model.version
+
+
+def test_description_metadata_and_aliases_share_one_budget_and_the_largest_is_named(api):
+    metadata = sized_object(limits.MODEL_CONTENT_MAX_BYTES - limits.DESCRIPTION_MAX_LENGTH // 2)
+    description = "d" * (limits.MODEL_CONTENT_MAX_BYTES - limits.content_size("", metadata, []))
+    before = stored_state()
+
+    refused = post(
+        api, MODELS, {"name": "gpt-over", "provider": "openai", "metadata": metadata, "description": description + "d"}
+    )
+
+    budget = limits.MODEL_CONTENT_MAX_BYTES
+    message = (
+        f"Ensure description, metadata and aliases take at most {budget:,} bytes together (they take {budget + 1:,})."
+    )
+    assert (refused.status_code, refused.json()) == (400, {"metadata": [message]})
+    assert stored_state() == before
+    accepted = post(
+        api, MODELS, {"name": "gpt-at", "provider": "openai", "metadata": metadata, "description": description}
+    )
+    assert accepted.status_code == 201, accepted.json()
+
+
+def test_the_settings_of_all_profiles_share_one_budget(api):
+    share = limits.PROFILES_SETTINGS_MAX_BYTES // 2
+    profiles = [
+        {"industry": slug, "enabled": True, "settings": sized_object(share)} for slug in (ANY_SETTINGS, "extra-0")
+    ]
+    profiles[1]["settings"] = sized_object(limits.PROFILES_SETTINGS_MAX_BYTES - share + 1)
+    before = stored_state()
+
+    refused = post(api, MODELS, {"name": "gpt-over", "provider": "openai", "industries": profiles})
+
+    budget = limits.PROFILES_SETTINGS_MAX_BYTES
+    message = f"Ensure the settings of all profiles take at most {budget:,} bytes together (they take {budget + 1:,})."
+    assert (refused.status_code, refused.json()) == (400, {"industries": [message]})
+    assert stored_state() == before
+    profiles[1]["settings"] = sized_object(limits.PROFILES_SETTINGS_MAX_BYTES - share)
+    accepted = post(api, MODELS, {"name": "gpt-at", "provider": "openai", "industries": profiles})
+    assert accepted.status_code == 201, accepted.json()
 
 
 REFERENCE_LIMITS = [
@@ -352,37 +395,47 @@ def test_the_admin_form_refuses_a_field_one_over_its_limit_and_takes_it_at_the_l
 
 
 def page_rows(industries: list[str]) -> list[dict]:
-    """500 models whose every field takes the most bytes the limits allow: astral characters
-    (four bytes in UTF-8, twelve as JSON escapes) wherever free text may go, names and
-    aliases at 200 characters, every capability, the most profiles with the most settings."""
+    """500 models that take the most bytes the limits allow: astral characters (four bytes
+    in UTF-8, twelve as JSON escapes) wherever free text may go, names and aliases at 200
+    characters, every capability, the most profiles; the shared budgets filled by the
+    field that renders largest for its count (metadata, escaped on SQLite) and the rest by
+    the description, and all the profiles' settings in one profile."""
     wide = "\U0001f600"
     object_of = lambda size: {"k": wide * ((size - len('{"k": ""}')) // 12)}  # noqa: E731
-    return [
-        {
-            "name": f"m{number:03d}-" + "n" * 195,
-            "display_name": wide * limits.DISPLAY_NAME_MAX_LENGTH,
-            "provider": "p" * 100,
-            "capabilities": sorted(Capability.values),
-            "context_window": 100_000_000,
-            "max_output_tokens": 100_000_000,
-            "input_cost_per_million_tokens": "999999.9999999999",
-            "output_cost_per_million_tokens": "999999.9999999999",
-            "status": "deprecated",
-            "deprecation_date": "2026-01-01",
-            "successor": f"m{number + 1:03d}-" + "n" * 195 if number < 499 else None,
-            "description": wide * limits.DESCRIPTION_MAX_LENGTH,
-            "metadata": object_of(limits.METADATA_MAX_BYTES),
-            "aliases": [f"a{number:03d}-{index:02d}-" + "a" * 191 for index in range(limits.ALIASES_MAX_COUNT)],
-            "industries": [
-                {"industry": slug, "enabled": True, "settings": object_of(limits.PROFILE_SETTINGS_MAX_BYTES)}
-                for slug in industries
-            ],
-        }
-        for number in range(500)
+    aliases_of = lambda number: [  # noqa: E731
+        f"a{number:03d}-{index:02d}-" + "a" * 191 for index in range(limits.ALIASES_MAX_COUNT)
     ]
+    rows = []
+    for number in range(500):
+        aliases = aliases_of(number)
+        metadata = object_of(min(limits.METADATA_MAX_BYTES, limits.MODEL_CONTENT_MAX_BYTES - limits.json_size(aliases)))
+        left = limits.MODEL_CONTENT_MAX_BYTES - limits.content_size("", metadata, aliases)
+        profiles = [{"industry": slug, "enabled": True, "settings": {}} for slug in industries]
+        empty_settings = limits.json_size({}) * (len(profiles) - 1)
+        profiles[0]["settings"] = object_of(limits.PROFILES_SETTINGS_MAX_BYTES - empty_settings)
+        rows.append(
+            {
+                "name": f"m{number:03d}-" + "n" * 195,
+                "display_name": wide * limits.DISPLAY_NAME_MAX_LENGTH,
+                "provider": "p" * 100,
+                "capabilities": sorted(Capability.values),
+                "context_window": 100_000_000,
+                "max_output_tokens": 100_000_000,
+                "input_cost_per_million_tokens": "999999.9999999999",
+                "output_cost_per_million_tokens": "999999.9999999999",
+                "status": "deprecated",
+                "deprecation_date": "2026-01-01",
+                "successor": f"m{number + 1:03d}-" + "n" * 195 if number < 499 else None,
+                "description": wide * (left // 4),
+                "metadata": metadata,
+                "aliases": aliases,
+                "industries": profiles,
+            }
+        )
+    return rows
 
 
-def test_a_page_of_500_models_filled_to_every_limit_stays_under_the_documented_bound(api, settings):
+def test_a_page_of_500_models_as_large_as_the_limits_allow_stays_under_the_documented_bound(api, settings):
     industries = [f"i{number:02d}".ljust(100, "x") for number in range(limits.PROFILES_MAX_COUNT)]
     Industry.objects.bulk_create(Industry(slug=slug, name=slug) for slug in industries)
     rows = page_rows(industries)
