@@ -11,7 +11,9 @@ from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management.sql import emit_post_migrate_signal
 from hypothesis import HealthCheck, settings
+from rest_framework.test import APIClient
 
+from accounts.services import api_token_create
 from models_registry.models import Industry
 
 settings.register_profile(
@@ -136,6 +138,16 @@ def make_user(django_user_model):
         return user
 
     return make
+
+
+@pytest.fixture
+def api(make_user):
+    """An APIClient with an administrator's token; a 500 is an answer, not an exception."""
+
+    _, key = api_token_create(user=make_user("admin"))
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
 
 
 @pytest.fixture

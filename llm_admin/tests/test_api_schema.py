@@ -12,7 +12,6 @@ import jsonschema
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from models_registry.models.base import TEXT_PATTERN
 from models_registry.services import dependency_register
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
@@ -168,14 +167,6 @@ def test_request_bodies_state_the_name_slug_and_text_rules(document):
         False,
         False,
     ]
-
-
-@pytest.fixture
-def api(make_user):
-    _, key = api_token_create(user=make_user("admin"))
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 @pytest.mark.django_db

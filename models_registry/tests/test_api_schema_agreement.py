@@ -24,15 +24,6 @@ def fresh_cache():
 
 
 @pytest.fixture
-def api(make_user):
-    """An APIClient with an administrator's token; a 500 is an answer, not an exception."""
-    _, key = api_token_create(user=make_user("admin"))
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
-
-
-@pytest.fixture
 def chat():
     return AIModelFactory(name="gpt-4o", provider=ProviderFactory(slug="openai"))
 

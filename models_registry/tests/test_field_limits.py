@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from audit.models import AuditEntry
 from models_registry import limits
 from models_registry.choices import Capability
@@ -114,14 +112,6 @@ def stored_state() -> tuple:
         Industry.objects.count(),
         ModelDependency.objects.count(),
     )
-
-
-@pytest.fixture
-def api(make_user):
-    _, key = api_token_create(user=make_user("admin"))
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 def post(client, path: str, body: dict, **headers):

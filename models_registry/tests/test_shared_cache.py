@@ -7,20 +7,18 @@ B warms its view of the cache, a change goes through A, and B must show it at on
 """
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from urllib.parse import quote
 
 import pytest
 import redis
 import requests
 from django.conf import settings
-from django.db import connection
 
 from accounts.services import api_token_create
+from llm_admin.tests.servers import STARTUP_SECONDS, current_database_url, free_port
 from models_registry.choices import ModelStatus
 from models_registry.models import AIModel
 from models_registry.services import aimodel_create
@@ -35,22 +33,6 @@ pytestmark = [
 ]
 
 OPTIONS = "/api/v1/models/options"
-STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def current_database_url() -> str:
-    """The URL of the database this test runs in (the test database, not the configured one)."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture

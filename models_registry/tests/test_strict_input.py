@@ -16,9 +16,7 @@ from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
 from hypothesis import given
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from audit.models import AuditEntry
 from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
@@ -72,14 +70,6 @@ BAD_LABELS = {
 @pytest.fixture(autouse=True)
 def openai():
     return ProviderFactory(slug="openai")
-
-
-@pytest.fixture
-def api(make_user):
-    _, key = api_token_create(user=make_user("admin"))
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 def stored_state() -> tuple:
