@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
@@ -20,3 +21,12 @@ WHITENOISE_USE_FINDERS = True
 # django-axes needs the request in authenticate(), which Client.login() does not pass; the
 # brute-force tests switch it on with override_settings(AXES_ENABLED=True).
 AXES_ENABLED = False
+
+# pytest-xdist: each worker has a test database of its own, and here a Redis database of its
+# own too (tests empty the cache, which must not pull another worker's counts away).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _WORKER.startswith("gw"):  # noqa: F405
+    _url = urlsplit(REDIS_URL)  # noqa: F405
+    _database = int(_url.path.strip("/") or 0) + int(_WORKER[2:])
+    REDIS_URL = urlunsplit(_url._replace(path=f"/{_database}"))
+    CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405

@@ -147,6 +147,7 @@ def crawl(client: Client) -> dict[str, int]:
     return answers
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("role", ROLES)
 def test_no_admin_page_is_a_server_error_for_any_role(role, make_user, seeded):
     answers = crawl(signed_in(user_in(role, make_user)))

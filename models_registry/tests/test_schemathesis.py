@@ -57,6 +57,7 @@ def registry(django_user_model):
     return api_token_create(user=superuser)[1]
 
 
+@pytest.mark.sweep
 @pytest.mark.django_db(transaction=True)
 def test_the_live_server_answers_as_its_published_schema_says(registry, live_server, tmp_path, settings):
     # Thousands of requests from one client and address: throttling would answer 429 to
