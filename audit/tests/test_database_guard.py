@@ -235,8 +235,9 @@ def test_the_app_role_reads_and_adds_to_the_logs(app_role):
     with connect_as(app_role) as conn:
         (entries,) = conn.execute(f"SELECT count(*) FROM {quoted(AuditEntry)}").fetchone()  # noqa: S608
         conn.execute(
-            f"INSERT INTO {quoted(SecurityEvent)} (timestamp, event, username, request_id, method, path, detail) "  # noqa: S608
-            "VALUES (now(), 'login_failed', 'x', '', '', '', '{}')"
+            f"INSERT INTO {quoted(SecurityEvent)} "  # noqa: S608
+            "(timestamp, last_seen_at, count, event, username, request_id, method, path, detail) "
+            "VALUES (now(), now(), 1, 'login_failed', 'x', '', '', '', '{}')"
         )
 
     assert entries == AuditEntry.objects.count() > 0

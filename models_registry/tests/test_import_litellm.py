@@ -23,6 +23,7 @@ from hypothesis.extra.django import TestCase
 
 from audit.models import AuditEntry
 from models_registry.importing import import_models, read_path, read_source
+from models_registry.limits import METADATA_MAX_BYTES, json_size
 from models_registry.models import AIModel, Provider
 
 CATALOG = Path(__file__).resolve().parents[3] / "shared" / "data" / "litellm_model_catalog.json"
@@ -132,6 +133,9 @@ def entry_problems(name: str, entry) -> set[str]:
         problems.add("output_cost_per_million_tokens")
     if not date_ok(entry.get("deprecation_date")):
         problems.add("deprecation_date")
+    metadata = {key: value for key, value in entry.items() if key not in MAPPED_KEYS}
+    if json_size(metadata) > METADATA_MAX_BYTES:  # (no description or aliases: all the budget is metadata's)
+        problems.add("metadata")
     return problems
 
 
