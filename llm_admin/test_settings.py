@@ -23,10 +23,12 @@ WHITENOISE_USE_FINDERS = True
 AXES_ENABLED = False
 
 # pytest-xdist: each worker has a test database of its own, and here a Redis database of its
-# own too (tests empty the cache, which must not pull another worker's counts away).
+# own too (tests empty the cache, which must not pull another worker's counts away). Done
+# once: a process a test starts inherits the worker's name and is given the worker's URL.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if REDIS_URL and _WORKER.startswith("gw"):  # noqa: F405
+if REDIS_URL and _WORKER.startswith("gw") and os.environ.get("LLM_ADMIN_REDIS_WORKER") != _WORKER:  # noqa: F405
     _url = urlsplit(REDIS_URL)  # noqa: F405
     _database = int(_url.path.strip("/") or 0) + int(_WORKER[2:])
     REDIS_URL = urlunsplit(_url._replace(path=f"/{_database}"))
     CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+    os.environ["LLM_ADMIN_REDIS_WORKER"] = _WORKER
