@@ -1,4 +1,4 @@
-"""The three roles of API.md section 2 (Django groups, created by a migration)."""
+"""The three roles of docs/contract.md section 2 (Django groups, created by a migration)."""
 
 ROLE_GROUPS = {
     "viewer": "Model Viewers",

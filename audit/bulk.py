@@ -1,6 +1,6 @@
 """Set-based audit writers for paths that skip model signals (bulk operations, imports).
 
-The rule (STYLE.md): `QuerySet.update`, `bulk_create` and raw deletes are allowed only
+The rule (docs/architecture.md): `QuerySet.update`, `bulk_create` and raw deletes are allowed only
 where the same code writes the matching history rows and audit entries itself, in the
 same transaction. These helpers do that in a constant number of statements, whatever
 the number of rows: history rows are copied from the live rows by `INSERT ... SELECT`.

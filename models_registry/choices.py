@@ -1,4 +1,4 @@
-"""The registry's vocabularies, defined once (API.md section 1)."""
+"""The registry's vocabularies, defined once (docs/contract.md section 1)."""
 
 from django.db import models
 

@@ -1,5 +1,5 @@
 """How models are filtered and searched: one FilterSet for the API, the export command and
-the admin, so all of them select the same models for the same parameters (API.md §3)."""
+the admin, so all of them select the same models for the same parameters (docs/contract.md §3)."""
 
 from decimal import ROUND_FLOOR, Decimal
 

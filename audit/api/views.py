@@ -1,4 +1,4 @@
-"""/api/v1/audit and /api/v1/audit/security: read-only, for administrators (API.md §3)."""
+"""/api/v1/audit and /api/v1/audit/security: read-only, for administrators (docs/contract.md §3)."""
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes

@@ -29,7 +29,7 @@ def is_api(request) -> bool:
 
 
 def error_body(request, message: str, *, status: int, code: str | None = None) -> dict:
-    """The error shape of the door the request came through: OpenAI's under /v1/ (API.md §4),
+    """The error shape of the door the request came through: OpenAI's under /v1/ (docs/contract.md §4),
     DRF's `{"detail": ...}` under /api/."""
     if request.path_info.startswith(OPENAI_PREFIX):
         kind = "server_error" if status >= 500 else "invalid_request_error"

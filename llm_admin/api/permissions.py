@@ -1,4 +1,4 @@
-"""Who may call what: API.md section 2's roles are Django groups holding model permissions."""
+"""Who may call what: docs/contract.md section 2's roles are Django groups holding model permissions."""
 
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 

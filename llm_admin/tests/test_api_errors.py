@@ -1,4 +1,4 @@
-"""Under /api/ and /v1/ every error is JSON in the API's shape (API.md "Errors"): an uncaught
+"""Under /api/ and /v1/ every error is JSON in the API's shape (docs/api.md, errors): an uncaught
 exception in a view or a middleware, a CSRF refusal, an unknown route for any method, and a
 database that cannot be reached (503 with Retry-After, wherever in the request it fails).
 The admin keeps its HTML pages. (Issue 10, item 4.)"""

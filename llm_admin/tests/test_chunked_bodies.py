@@ -1,7 +1,7 @@
 """A request body sent with `Transfer-Encoding: chunked` (no Content-Length) is read when
 the server de-chunks it (gunicorn), within DATA_UPLOAD_MAX_MEMORY_SIZE (413 past it), and
 refused with 411 when the server cannot say where it ends. Never read as an empty body.
-(Issue 10, item 11; API.md "Request bodies".)"""
+(Issue 10, item 11; docs/api.md, request bodies.)"""
 
 import io
 import json

@@ -1,4 +1,4 @@
-"""/v1/models: the registry as OpenAI's API lists models (API.md §4), so that SDKs and
+"""/v1/models: the registry as OpenAI's API lists models (docs/contract.md §4), so that SDKs and
 gateways that speak OpenAI can read it with an API token as their key."""
 
 import datetime

@@ -1,4 +1,4 @@
-"""How a model looks in the API (API.md §1), built from `.values()` rows rather than
+"""How a model looks in the API (docs/contract.md §1), built from `.values()` rows rather than
 serializer instances: the list endpoint renders up to 500 models per request in a constant
 three queries (the count, the page's ids, their rows)."""
 

@@ -1,4 +1,4 @@
-"""/api/v1/models, /providers, /industries (API.md §3). Writes go through the services."""
+"""/api/v1/models, /providers, /industries (docs/contract.md §3). Writes go through the services."""
 
 import re
 

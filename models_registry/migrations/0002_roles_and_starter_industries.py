@@ -1,4 +1,4 @@
-"""The three roles of API.md section 2, the starter industries with their settings
+"""The three roles of docs/contract.md section 2, the starter industries with their settings
 rules, and the catalog version row. Frozen here on purpose: migrations must not import
 code that may change later.
 """

@@ -1,4 +1,4 @@
-"""No input reaches a 5xx (API.md "Errors"; issue 10, item 3): Hypothesis throws odd bodies
+"""No input reaches a 5xx (docs/api.md, errors; issue 10, item 3): Hypothesis throws odd bodies
 and query strings at every operation of the published OpenAPI schema, so a new endpoint is
 covered as soon as it is routed. Every answer is a success or a 4xx whose JSON body names
 the fields in error (or says `detail`, or OpenAI's `error` under /v1/); never a 5xx.

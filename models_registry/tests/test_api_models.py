@@ -1,4 +1,4 @@
-"""The REST API under /api/v1 (API.md section 3), endpoint by endpoint: shapes, status
+"""The REST API under /api/v1 (docs/contract.md section 3), endpoint by endpoint: shapes, status
 codes, headers, the audit entries each write leaves, and inputs that must never be a 500."""
 
 import csv
@@ -668,7 +668,7 @@ def test_history_lists_the_models_audit_entries_newest_first(api_as, openai):
 
 
 def test_history_shows_a_change_to_the_models_industries(api_as, openai):
-    # API.md §1 makes `industries` a field of the model; changing it through
+    # docs/contract.md §1 makes `industries` a field of the model; changing it through
     # PATCH /models/{id} is a change of this model, so its history must show it.
     model = AIModelFactory(name="gpt-4o", provider=openai)
     client = api_as("editor")
@@ -1216,7 +1216,7 @@ def test_an_unknown_route_is_a_json_404(api_as, path):
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
-    # /v1/ answers in OpenAI's error shape (API.md §4).
+    # /v1/ answers in OpenAI's error shape (docs/contract.md §4).
     assert set(response.json()) == ({"error"} if path.startswith("/v1/") else {"detail"})
 
 
@@ -1470,7 +1470,7 @@ def test_max_input_cost_with_more_than_ten_places_does_not_round_up(api_as, open
 
 
 def test_a_fractional_min_context_window_is_a_400_not_truncated(api_as, openai):
-    # API.md: min_context_window=<int>. Today 128000.5 is truncated to 128000 and selects
+    # docs/contract.md: min_context_window=<int>. Today 128000.5 is truncated to 128000 and selects
     # a model whose window is below the bound.
     AIModelFactory(name="m", provider=openai, context_window=128_000)
 

@@ -1,5 +1,5 @@
 """Every management command of the project, run as an operator runs it: what it prints,
-its exit status and what it changes (API.md sections 2 and 5; STYLE.md "Commands").
+its exit status and what it changes (docs/contract.md sections 2 and 5).
 
 Exit statuses: a CommandError carries its `returncode` (what `manage.py` exits with); an
 argument the parser refuses exits 2 when run from the shell (`from_the_shell`).
@@ -297,7 +297,7 @@ def test_export_models_refuses_an_unknown_format_exit_2():
     [("export_models", ["--format", "json", "--provider", "anthropic"]), ("audit_log", ["--format", "json"])],
 )
 def test_streaming_commands_write_to_the_stdout_they_are_given(three_models, command, options):
-    # STYLE.md: commands report through self.stdout, so `call_command(..., stdout=...)`
+    # Commands report through self.stdout, so `call_command(..., stdout=...)`
     # (and anything that wraps a command) receives what they print.
     out, _ = run(command, *options)
 
@@ -712,7 +712,7 @@ def test_load_starter_catalog_adds_the_catalog_once_and_restores_edited_models()
     assert AIModel.objects.get(name=edited["name"]).status == edited["status"]
 
 
-# Service accounts and tokens (API.md section 2): the last line of stdout is the token.
+# Service accounts and tokens (docs/contract.md section 2): the last line of stdout is the token.
 
 
 def last_line(text: str) -> str:

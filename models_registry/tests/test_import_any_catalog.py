@@ -1,5 +1,5 @@
 """Whatever a file holds, in LiteLLM's format or in the project's own columns, the importer
-answers with a report, never a crash (API.md section 5: catalogs other than the one in
+answers with a report, never a crash (docs/contract.md section 5: catalogs other than the one in
 shared/ will be thrown at it). Each entry is stored and audited once, or reported with
 field-level reasons and leaves nothing behind. This property found names with a NUL
 reaching PostgreSQL, which refuses them (a 500)."""

@@ -1,5 +1,5 @@
 """Files an import must refuse, whole or row by row: each gets a clear error that says
-where and why, and nothing in the registry changes (API.md section 5)."""
+where and why, and nothing in the registry changes (docs/contract.md section 5)."""
 
 import csv
 import io

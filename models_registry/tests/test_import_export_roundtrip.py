@@ -1,4 +1,4 @@
-"""Export and import in the project's own columns round-trip exactly (API.md section 5),
+"""Export and import in the project's own columns round-trip exactly (docs/contract.md section 5),
 in CSV, JSON and XLSX; spreadsheet formats never hand a formula to a spreadsheet."""
 
 import csv

@@ -1,4 +1,4 @@
-"""Importing LiteLLM's real catalog (`model_prices_and_context_window.json`, API.md section 5).
+"""Importing LiteLLM's real catalog (`model_prices_and_context_window.json`, docs/contract.md section 5).
 
 Every expectation here is derived from the raw JSON with the contract's own rules, written
 out again in this file, never by calling the importer's mapping code: a name pattern, a
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
     not CATALOG.exists(), reason=f"the LiteLLM catalog is not at {CATALOG} (the repo is cloned beside `shared/`)"
 )
 
-# The contract (API.md section 1), written out here so the test does not read it from the code under test.
+# The contract (docs/contract.md section 1), written out here so the test does not read it from the code under test.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$")
 PROVIDER_SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -44,7 +44,7 @@ CAPABILITIES = {
     "video_input", "pdf_input", "reasoning", "response_schema", "prompt_caching", "system_messages", "web_search",
     "computer_use", "streaming", "assistant_prefill",
 }  # fmt: skip
-# LiteLLM flag -> capability (API.md section 5: `supports_*`; the native streaming flag means streaming).
+# LiteLLM flag -> capability (docs/contract.md section 5: `supports_*`; the native streaming flag means streaming).
 FLAGS = {f"supports_{capability}": capability for capability in CAPABILITIES} | {
     "supports_native_streaming": "streaming"
 }

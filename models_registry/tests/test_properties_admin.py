@@ -56,7 +56,7 @@ EMPTY = "-"  # the admin's empty_value_display
 FORM_ID = "aimodel_form"
 PROFILES = "industry_profiles"  # the inline formset's prefix
 
-# Every field a person edits, as the API contract lists them (API.md §1).
+# Every field a person edits, as the API contract lists them (docs/contract.md §1).
 FORM_FIELDS = [
     "name",
     "display_name",

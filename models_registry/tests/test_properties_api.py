@@ -1,5 +1,5 @@
 """Properties 2 and 13 of the REST API: the list returns exactly the models its filters
-select, and every endpoint answers exactly the roles API.md §2 gives the right."""
+select, and every endpoint answers exactly the roles docs/contract.md §2 gives the right."""
 
 import datetime
 from collections import Counter
@@ -225,7 +225,7 @@ def build_registry(specs: list[dict], providers: dict, industries: dict) -> list
 
 
 def draw_filters(data, records: list[Record]) -> dict[str, list[str]]:
-    """A random combination of API.md's filters, as query parameters (name -> values)."""
+    """A random combination of docs/contract.md's filters, as query parameters (name -> values)."""
     chosen = data.draw(st.sets(st.sampled_from(FILTER_NAMES), max_size=4), label="filters")
     params: dict[str, list[str]] = {}
     for name in sorted(chosen):
@@ -303,7 +303,7 @@ def edge_queries(records: list[Record]) -> list[dict[str, list[str]]]:
 
 
 def reference_filter(records: list[Record], params: dict[str, list[str]]) -> list[Record]:
-    """The models API.md says the parameters select, in plain Python."""
+    """The models docs/contract.md says the parameters select, in plain Python."""
     selected = []
     for record in records:
         if "name" in params:
@@ -366,7 +366,7 @@ INVALID_FILTERS = {
     "capability": ["telepathy", "VISION"],
     "provider": ["Not A Slug", "-dash"],
     "industry": ["Bad!", "x y"],
-    "min_context_window": ["abc", "1e400", "NaN", "128000.5"],  # API.md: min_context_window=<int>
+    "min_context_window": ["abc", "1e400", "NaN", "128000.5"],  # docs/contract.md: min_context_window=<int>
     "max_input_cost": ["abc", "NaN", "Infinity", "1,5"],
     "updated_since": ["yesterday", "2024-13-01", "2024-02-30T00:00:00Z"],
     "has_dependencies": ["maybe", "2x"],
@@ -377,7 +377,7 @@ INVALID_FILTERS = {
 
 class TestProperty2SearchAndFilterAccuracy(TestCase):
     """Property 2: GET /api/v1/models returns exactly the models a plain reading of
-    API.md's filters selects, in the requested order; an invalid value is a 400 naming
+    docs/contract.md's filters selects, in the requested order; an invalid value is a 400 naming
     its parameter."""
 
     @classmethod
@@ -562,7 +562,7 @@ def role_client(role: str, user) -> APIClient:
 
 
 def expected_refusal(role: str, call: Call) -> tuple[int, str] | None:
-    """(status, security event) API.md §2 gives this call by this role, or None if it may pass."""
+    """(status, security event) docs/contract.md §2 gives this call by this role, or None if it may pass."""
     if role == "bad-token":
         # Plain Django views (health checks) ignore the header; DRF ones reject it, even
         # where anyone may call them (the schema, the docs).
@@ -605,7 +605,7 @@ def test_each_endpoint_answers_exactly_the_roles_with_the_right(role, call):
 
 
 class TestProperty13AuthorizationEnforcement(TestCase):
-    """Property 13: in any sequence of calls by any roles, exactly the calls API.md §2
+    """Property 13: in any sequence of calls by any roles, exactly the calls docs/contract.md §2
     allows get through; each refused one is a 401 (no or bad credentials) or a 403 and
     is counted exactly once in the security log (identical refusals within a minute share
     one row and its count)."""

@@ -86,7 +86,7 @@ def fresh_models() -> list[dict]:
 
 
 def expected_options(rows: list[dict], query: dict) -> list[dict]:
-    """API.md §3: active models, by provider then name; filters AND together, a repeated
+    """docs/contract.md §3: active models, by provider then name; filters AND together, a repeated
     model_type or industry means any of them, a repeated capability means all of them."""
     selected = []
     for row in rows:
@@ -111,7 +111,7 @@ def expected_options(rows: list[dict], query: dict) -> list[dict]:
 
 
 def expected_openai_list(rows: list[dict]) -> dict[str, dict]:
-    """API.md §4: active and deprecated models, created in unix seconds, owned by the provider slug."""
+    """docs/contract.md §4: active and deprecated models, created in unix seconds, owned by the provider slug."""
     return {
         row["name"]: {
             "id": row["name"],

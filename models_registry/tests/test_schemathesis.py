@@ -90,7 +90,7 @@ def test_the_live_server_answers_as_its_published_schema_says(registry, live_ser
 
 @pytest.mark.django_db
 def test_http_options_on_any_documented_path_answers_metadata_not_a_500(registry, client):
-    """API.md §3: no input, however odd, produces a 500. HTTP OPTIONS is input too (no
+    """docs/contract.md §3: no input, however odd, produces a 500. HTTP OPTIONS is input too (no
     schema lists it), and DRF answers it with the view's metadata."""
     headers = {"Authorization": f"Bearer {registry}"}
     paths = client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")

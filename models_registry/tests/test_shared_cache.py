@@ -1,4 +1,4 @@
-"""The selection list is consistent across processes that share Redis (API.md §3: "visible
+"""The selection list is consistent across processes that share Redis (docs/contract.md §3: "visible
 here as soon as its transaction commits, in every process sharing the cache").
 
 Process A is the test's live server (a thread of this process); process B is a second
