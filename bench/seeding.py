@@ -171,18 +171,25 @@ class SyntheticCatalog:
         tier = "CASE WHEN seq.i %% 3 = 0 THEN 'premium' ELSE 'standard' END"
         metadata = as_json("""'{"source":"bench","tier":"' || """ + tier + """ || '","seed":' || seq.i || '}'""")
         aliases = as_json("""CASE WHEN seq.i %% 5 = 0 THEN '["' || """ + name + """ || '-latest"]' ELSE '[]' END""")
+        display_name = "l.label || ' ' || seq.i"
+        description = "'Synthetic benchmark model ' || seq.i || ' (' || l.label || ', served by ' || p.name || ').'"
+        # What FoldedTextField.folded() gives for these ASCII texts: the sources, lowered, joined by
+        # its separator (the alias list contributes its items, none when empty).
+        separator = "chr(31)" if postgres else "char(31)"
+        alias_part = f"CASE WHEN seq.i %% 5 = 0 THEN {separator} || {name} || '-latest' ELSE '' END"
+        search_text = f"lower({name} || {separator} || {display_name} || {alias_part} || {separator} || {description})"
         sql = f"""
             INSERT INTO {AIModel._meta.db_table} (
                 name, display_name, provider_id, model_type, capabilities, context_window, max_output_tokens,
                 input_cost_per_million_tokens, output_cost_per_million_tokens, status, deprecation_date,
-                description, metadata, aliases, created_at, updated_at, created_by, updated_by, version
+                description, metadata, aliases, search_text, created_at, updated_at, created_by, updated_by, version
             )
             WITH RECURSIVE seq(i) AS ({series}),
                 lineup(k, provider_id, family, label) AS (VALUES {lineup_rows}),
                 caps(k, value) AS (VALUES {caps_rows})
             SELECT
                 {name},
-                l.label || ' ' || seq.i,
+                {display_name},
                 l.provider_id,
                 CASE WHEN seq.i %% 20 = 7 THEN 'embedding' WHEN seq.i %% 50 = 9 THEN 'image_generation'
                      WHEN seq.i %% 50 = 19 THEN 'audio_speech' ELSE 'chat' END,
@@ -195,9 +202,10 @@ class SyntheticCatalog:
                 ((seq.i * 37) %% 6000 + 1) * CAST(100000000 AS bigint),
                 CASE WHEN seq.i %% 10 = 0 THEN 'deprecated' WHEN seq.i %% 25 = 1 THEN 'inactive' ELSE 'active' END,
                 CASE WHEN seq.i %% 10 = 0 THEN %s ELSE NULL END,
-                'Synthetic benchmark model ' || seq.i || ' (' || l.label || ', served by ' || p.name || ').',
+                {description},
                 {metadata},
                 {aliases},
+                {search_text},
                 %s, %s, 'bench', 'bench', 1
             FROM seq
             JOIN lineup l ON l.k = seq.i %% {len(lineup)}
