@@ -1,5 +1,6 @@
 """The throwaway database a benchmark run works in, and keeping its tables comparable."""
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -8,13 +9,14 @@ from pathlib import Path
 
 from django.db import connection
 
-POSTGRES_DATABASE_NAME = "llm_admin_bench"
+# One per process, so that two runs on one server (a developer's beside CI's) never meet.
+POSTGRES_DATABASE_NAME = f"llm_admin_bench_{os.getpid()}"
 
 
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """Create and migrate a database of its own, and drop it afterwards: on PostgreSQL a
-    fresh `llm_admin_bench`, on SQLite a temporary file. The database that DATABASE_URL
+    fresh `llm_admin_bench_<pid>`, on SQLite a temporary file. The database that DATABASE_URL
     names is never touched. Yields a description of where the run happens."""
     tempdir = None
     if connection.vendor == "sqlite":
