@@ -13,7 +13,7 @@ import orjson
 from django.db import connections, models, router
 from django.db.models.functions import Cast
 
-from audit.chain import chained_columns, entries_written
+from audit.chain import chained_text_sql, entries_written
 from audit.choices import ACTION_BY_HISTORY_TYPE, AuditAction
 from audit.context import current_change
 from audit.models import AuditEntry, audit_parent
@@ -47,12 +47,11 @@ def _insert_select(target: type[models.Model], queryset: models.QuerySet, column
         return cursor.fetchall()
 
 
-def _chained_columns(connection) -> list[str]:
-    """What `audit.chain.as_chained` reads of an audit entry, for RETURNING. On PostgreSQL
-    only: elsewhere the driver returns dates as text, so entries are read back."""
-    if connection.vendor != "postgresql":
-        return [connection.ops.quote_name(AuditEntry._meta.pk.column)]
-    return chained_columns(connection)
+def _chained_returning(connection) -> list[str]:
+    """What an audit entry's INSERT returns for the chain: its id and, on PostgreSQL, its
+    chained text (`audit.chain.chained_text_sql`), saving a read. SQLite reads back."""
+    returning = [connection.ops.quote_name(AuditEntry._meta.pk.column)]
+    return [*returning, chained_text_sql(connection)] if connection.vendor == "postgresql" else returning
 
 
 # Fields whose value goes to PostgreSQL as it is (psycopg writes str, int, bool, date and
@@ -193,7 +192,7 @@ def insert_audit_entries(
         "request_id": _constant(context.request_id, models.CharField()),
     }
     connection = connections[queryset.db]
-    rows = _insert_select(AuditEntry, queryset, columns, returning=_chained_columns(connection))
+    rows = _insert_select(AuditEntry, queryset, columns, returning=_chained_returning(connection))
     entries_written(rows if connection.vendor == "postgresql" else [row[0] for row in rows], using=queryset.db)
     return len(rows)
 

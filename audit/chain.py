@@ -16,15 +16,12 @@ linked when the block ends, elsewhere (a shell, a test factory) at once.
 
 import hashlib
 import hmac
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-import orjson
 from django.conf import settings
-from django.db import connections, models, transaction
-from django.db.models.functions import Cast
+from django.db import connections, transaction
 
 from audit.models import AuditChainHead, AuditEntry, AuditLink
 
@@ -47,74 +44,60 @@ def chain_hmac_key(key: str) -> bytes:
     return hashlib.sha256((KEY_SALT + key).encode()).digest()
 
 
-def _canonical(value) -> bytes:
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # an integer beyond 64 bits in a JSON change
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+def chained_text_sql(connection) -> str:
+    """SQL that renders an audit entry's CHAINED_FIELDS as one JSON array, in the database's
+    own canonical form: what a digest covers, read the same way by the writer (an INSERT's
+    RETURNING) and by the verifier (a SELECT), so neither parses dates or JSON in Python.
+    On PostgreSQL the timestamp is its whole microseconds since the epoch (no dependence on
+    the session's DateStyle or TimeZone) and `changes` is embedded as jsonb prints it; on
+    SQLite both are the text as stored."""
+    quote = connection.ops.quote_name
+    columns = {name: quote(AuditEntry._meta.get_field(name).column) for name in CHAINED_FIELDS}
+    if connection.vendor == "postgresql":
+        columns["timestamp"] = f"(EXTRACT(EPOCH FROM {columns['timestamp']}) * 1000000)::bigint"
+        return f"json_build_array({', '.join(columns.values())})::text"
+    columns["changes"] = f"json({columns['changes']})"
+    return f"json_array({', '.join(columns.values())})"
 
 
-def _json(text: str | None):
-    if text is None:
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # an integer beyond 64 bits
-        return json.loads(text)
+def entry_digest(position: int, previous: str, text: str, key: bytes) -> str:
+    """The digest of the entry whose `chained_text_sql` is `text`, at `position`, after the
+    link whose digest is `previous`; `key` from `chain_hmac_key`."""
+    return hmac.digest(key, f"{position}\x1f{previous}\x1f{text}".encode(), "sha256").hex()
 
 
-def entry_digest(position: int, previous: str, row: tuple, key: bytes) -> str:
-    """The digest of the entry `row` (values of CHAINED_FIELDS, as `chained_rows` reads
-    them back from the database) at `position`, after the link whose digest is `previous`;
-    `key` from `chain_hmac_key`. The JSON of `changes` is hashed in one canonical form
-    (sorted keys), whatever text the database gives back for it."""
-    timestamp = row[1].isoformat() if row[1] is not None else None
-    message = _canonical([position, previous, row[0], timestamp, *row[2:10], _json(row[10]), *row[11:]])
-    return hmac.digest(key, message, "sha256").hex()
+def id_array(ids: Iterable[int]) -> str:
+    """Integer ids as one PostgreSQL array literal, for `= ANY(%s::bigint[])`: a list
+    parameter is quoted element by element in Python (psycopg binds client-side under
+    Django), which costs more than the statement for thousands of ids."""
+    return "{" + ",".join(str(int(pk)) for pk in ids) + "}"
 
 
-def chained_columns(connection) -> list[str]:
-    """CHAINED_FIELDS of an audit entry as SQL expressions (PostgreSQL), `changes` as text:
-    what a raw read or an INSERT's RETURNING gives exactly as `as_chained` would."""
-    columns = []
-    for name in CHAINED_FIELDS:
-        column = connection.ops.quote_name(AuditEntry._meta.get_field(name).column)
-        columns.append(f"{column}::text" if name == "changes" else column)
-    return columns
-
-
-def chained_rows(entry_model, ids: list, using: str) -> Iterator[tuple]:
-    """The entries among `ids` that exist, in id order, as CHAINED_FIELDS tuples (the JSON
-    of `changes` as text: decoding it through the model field costs more than the rest).
-    On PostgreSQL each chunk of ids goes as one array parameter."""
+def chained_rows(ids: list, using: str) -> Iterator[tuple[int, str]]:
+    """(id, chained text) of the entries among `ids` that exist, in id order."""
     ids = sorted(set(ids))
     connection = connections[using]
-    raw = connection.vendor == "postgresql" and entry_model is AuditEntry
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        if not raw:
-            yield from as_chained(entry_model._base_manager.using(using).filter(pk__in=chunk).order_by("pk"))
-            continue
-        table, key = connection.ops.quote_name(AuditEntry._meta.db_table), AuditEntry._meta.pk.column
-        with connection.cursor() as cursor:
-            columns = ", ".join(chained_columns(connection))
-            cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s) ORDER BY {key}", [chunk])  # noqa: S608
+    table, key = connection.ops.quote_name(AuditEntry._meta.db_table), AuditEntry._meta.pk.column
+    text = chained_text_sql(connection)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            if connection.vendor == "postgresql":
+                where, params = f"{key} = ANY(%s::bigint[])", [id_array(chunk)]
+            else:
+                where, params = f"{key} IN ({', '.join(['%s'] * len(chunk))})", chunk
+            cursor.execute(f"SELECT {key}, {text} FROM {table} WHERE {where} ORDER BY {key}", params)  # noqa: S608
             yield from cursor.fetchall()
 
 
-def as_chained(queryset) -> models.QuerySet:
-    """`queryset` of audit entries as CHAINED_FIELDS tuples, `changes` as its JSON text."""
-    fields = [name if name != "changes" else "changes_text" for name in CHAINED_FIELDS]
-    return queryset.annotate(changes_text=Cast("changes", models.TextField())).values_list(*fields)
-
-
-def append_links(head, rows: Iterable[tuple], key: bytes) -> list[tuple]:
-    """Chain `rows` after `head` (moving it): (position, entry_id, previous, digest) each."""
+def append_links(head, rows: Iterable[tuple[int, str]], key: bytes) -> list[tuple]:
+    """Chain `rows` ((id, chained text) each) after `head` (moving it): (position,
+    entry_id, previous, digest) each."""
     links = []
-    for row in rows:
+    for entry_id, text in rows:
         position = head.position + 1
-        digest = entry_digest(position, head.digest, row, key)
-        links.append((position, row[0], head.digest, digest))
+        digest = entry_digest(position, head.digest, text, key)
+        links.append((position, entry_id, head.digest, digest))
         head.position, head.digest = position, digest
     return links
 
@@ -131,25 +114,25 @@ def locked_head(using: str) -> AuditChainHead:
 
 
 def _rows_of(written: list, using: str) -> list[tuple]:
-    """The CHAINED_FIELDS rows of what writers reported: ids, read back here, and rows their
-    INSERT already returned (kept only if every one of them still exists: a savepoint rolled
-    back since would have taken them away)."""
+    """The (id, chained text) rows of what writers reported: ids, read back here, and rows
+    their INSERT already returned (kept only if every one of them still exists: a savepoint
+    rolled back since would have taken them away)."""
     ids = [item for item in written if not isinstance(item, tuple)]
     rows = [item for item in written if isinstance(item, tuple)]
     if rows:  # only PostgreSQL's writers return rows (audit.bulk)
         returned = [row[0] for row in rows]
         connection = connections[using]
         table, key = connection.ops.quote_name(AuditEntry._meta.db_table), AuditEntry._meta.pk.column
-        with connection.cursor() as cursor:  # one array parameter: binding thousands of ids costs more
-            cursor.execute(f"SELECT count(*) FROM {table} WHERE {key} = ANY(%s)", [returned])  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE {key} = ANY(%s::bigint[])", [id_array(returned)])  # noqa: S608
             if cursor.fetchone()[0] != len(set(returned)):
                 ids, rows = ids + returned, []
-    return sorted([*rows, *chained_rows(AuditEntry, ids, using)], key=lambda row: row[0])
+    return sorted([*rows, *chained_rows(ids, using)], key=lambda row: row[0])
 
 
 def link_entries(written: list, *, using: str = "default") -> int:
-    """Link the entries written by this transaction (ids, or rows as `as_chained` gives
-    them) at the end of the chain, in id order."""
+    """Link the entries written by this transaction (ids, or (id, chained text) rows) at
+    the end of the chain, in id order."""
     if not written:
         return 0
     from audit.bulk import insert_rows  # audit.bulk reports to this module
@@ -181,8 +164,8 @@ def chain_links(*, using: str = "default") -> Iterator[None]:
 
 
 def entries_written(written: Iterable, *, using: str = "default") -> None:
-    """Every writer of audit entries calls this with what it inserted: ids, or rows as
-    `as_chained` gives them when its INSERT returned them (saving a read)."""
+    """Every writer of audit entries calls this with what it inserted: ids, or (id,
+    chained text) rows when its INSERT returned them (saving a read)."""
     pending = _pending.get()
     if pending is not None:
         pending.extend(written)

@@ -115,6 +115,16 @@ class AuditedHistory(HistoricalRecords):
         kwargs.setdefault("historical_queryset", AppendOnlyHistoricalQuerySet)
         super().__init__(**kwargs)
 
+    def copy_fields(self, model):
+        """The historical model's copies of `model`'s fields, with no index on its foreign
+        keys: history is read by object id and date (both indexed), never by a related
+        object, and every bulk change writes a row into each of these indexes."""
+        fields = super().copy_fields(model)
+        for field in fields.values():
+            if isinstance(field, models.ForeignKey):
+                field.db_index = False
+        return fields
+
     def get_change_reason_for_object(self, instance, history_type, using):
         return super().get_change_reason_for_object(instance, history_type, using) or current_change().reason
 

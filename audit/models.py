@@ -46,7 +46,8 @@ class HistoryStamp(AppendOnlyModel):
     """Extra columns on every historical record: the door and the request."""
 
     history_source = models.CharField(max_length=10, choices=ChangeSource.choices, default=current_source)
-    history_request_id = models.CharField(max_length=64, db_index=True, default=current_request_id)
+    # Not indexed: a request's changes are found through the audit log's request_id index.
+    history_request_id = models.CharField(max_length=64, default=current_request_id)
     history_username = models.CharField(max_length=150, blank=True, default=current_username)
 
     objects = AppendOnlyHistoricalQuerySet.as_manager()
@@ -86,7 +87,8 @@ class AuditEntry(AppendOnlyModel):
         indexes = [
             models.Index(fields=["-timestamp", "-id"], name="audit_newest_first"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
-            models.Index(fields=["parent_type", "parent_id"], name="audit_parent"),
+            # Only parts have a parent: most entries (models, providers) stay out of this index.
+            models.Index(fields=["parent_type", "parent_id"], name="audit_parent", condition=~models.Q(parent_type="")),
             models.Index(fields=["request_id"], name="audit_request"),
             models.Index(fields=["username"], name="audit_username"),
         ]

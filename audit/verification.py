@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef
 
-from audit.chain import CHUNK, GENESIS, as_chained, chain_hmac_key, chain_key, entry_digest
+from audit.chain import CHUNK, GENESIS, chain_hmac_key, chain_key, chained_rows, entry_digest
 from audit.choices import AuditAction
 from audit.models import AuditChainHead, AuditEntry, AuditLink
 from audit.retention import CHAIN_START
@@ -72,7 +72,7 @@ def _recorded_starts() -> set[tuple[int, str]]:
 
 
 def _links() -> Iterator[tuple[tuple, tuple | None]]:
-    """(link, its entry's CHAINED_FIELDS or None) in chain order, a chunk at a time."""
+    """(link, its entry's chained text or None) in chain order, a chunk at a time."""
     after = None
     while True:
         links = AuditLink.objects.order_by("position")
@@ -81,8 +81,7 @@ def _links() -> Iterator[tuple[tuple, tuple | None]]:
         chunk = list(links.values_list("position", "entry_id", "previous", "digest")[:CHUNK])
         if not chunk:
             return
-        entries = as_chained(AuditEntry.objects.filter(pk__in=[link[1] for link in chunk]))
-        by_id = {row[0]: row for row in entries}
+        by_id = dict(chained_rows([link[1] for link in chunk], AuditEntry.objects.db))
         for link in chunk:
             yield link, by_id.get(link[1])
         after = chunk[-1][0]
@@ -104,7 +103,7 @@ def verify_chain(*, keep: int = 20, expect: tuple[int, str] | None = None) -> Ve
     starts = _recorded_starts()
     expected = None  # (position, digest) the next link must follow
     last_entry = None
-    for (position, entry_id, previous, digest), row in _links():
+    for (position, entry_id, previous, digest), text in _links():
         if expected is None:
             result.first_position = position
             if not ((position == 1 and previous == GENESIS) or (position - 1, previous) in starts):
@@ -123,9 +122,9 @@ def verify_chain(*, keep: int = 20, expect: tuple[int, str] | None = None) -> Ve
                 f"entries removed between entry {last_entry} (position {expected[0]}) and entry {entry_id} "
                 f"(position {position})",
             )
-        if row is None:
+        if text is None:
             report(REMOVED, entry_id, position, f"entry {entry_id} (position {position}) was removed")
-        elif entry_digest(position, previous, row, key) != digest:
+        elif entry_digest(position, previous, text, key) != digest:
             report(CHANGED, entry_id, position, f"entry {entry_id} (position {position}) was changed")
         if expect is not None and position == expect[0]:
             if digest != expect[1]:

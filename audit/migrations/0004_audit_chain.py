@@ -5,19 +5,20 @@ from django.db import migrations, models
 
 def link_existing_entries(apps, schema_editor):
     """Chain the entries written before the chain existed, in id order (trusted as they are)."""
-    from audit.chain import GENESIS, append_links, as_chained, chain_hmac_key, chain_key
+    from audit.chain import GENESIS, append_links, chain_hmac_key, chain_key, chained_rows
 
     using = schema_editor.connection.alias
     entries = apps.get_model("audit", "AuditEntry")._base_manager.using(using)
     link_model = apps.get_model("audit", "AuditLink")
     head = apps.get_model("audit", "AuditChainHead")(pk=1, position=0, digest=GENESIS)
     key, after = chain_hmac_key(chain_key()), 0
-    while rows := list(as_chained(entries.filter(pk__gt=after).order_by("pk"))[:2000]):
+    while ids := list(entries.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:2000]):
+        rows = list(chained_rows(ids, using))
         links = append_links(head, rows, key)
         link_model._base_manager.using(using).bulk_create(
             [link_model(position=p, entry_id=e, previous=previous, digest=d) for p, e, previous, d in links]
         )
-        after = rows[-1][0]
+        after = ids[-1]
     head.save(using=using)
 
 

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.append_only import install_append_only_triggers
+from audit.chain import CHAINED_FIELDS
 from audit.models import AuditChainHead, AuditEntry, AuditLink
 from audit.retention import prune_history
 from audit.tests.factories import AuditEntryFactory
@@ -113,6 +114,43 @@ def test_an_entry_whose_user_was_edited_is_named_too():
 
     status, report = verify()
     assert (status, first_problem(report)) == (1, ("changed", target.pk))
+
+
+FORGED_VALUES = {
+    "timestamp": "timestamp + interval '1 microsecond'",  # the smallest change a timestamp can take
+    "user_id": "4242",
+    "username": "'someone-else'",
+    "action": "'delete'",
+    "object_type": "'provider'",
+    "object_id": "'999999'",
+    "object_repr": "'forged'",
+    "parent_type": "'aimodel'",
+    "parent_id": "'1'",
+    "changes": """'{"status": {"old": "active", "new": "inactive"}}'""",
+    "reason": "'forged reason'",
+    "source": "'api'",
+    "request_id": "'forged-request'",
+}
+
+
+def test_every_column_an_entry_shows_is_covered_by_its_digest():
+    assert set(FORGED_VALUES) == set(CHAINED_FIELDS) - {"id"}  # a new column must be added here too
+
+
+@pytest.mark.parametrize("column", sorted(FORGED_VALUES))
+def test_an_edit_of_any_column_of_a_bulk_written_entry_is_named_as_changed(column):
+    models = some_registry_writes()
+    aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[models[1].pk], actor=None, reason="bulk")  # RETURNING path
+    target = AuditEntry.objects.filter(object_id=str(models[1].pk)).latest("pk")
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    forged = FORGED_VALUES[column]
+    if connection.vendor == "sqlite" and column == "timestamp":
+        forged = "strftime('%Y-%m-%d %H:%M:%f', timestamp, '+0.001 seconds')"  # SQLite keeps text; milliseconds
+
+    tamper(f"UPDATE {table} SET {connection.ops.quote_name(column)} = {forged} WHERE id = %s", [target.pk])  # noqa: S608
+
+    status, report = verify()
+    assert (status, first_problem(report), report["problem_count"]) == (1, ("changed", target.pk), 1)
 
 
 def test_a_deleted_entry_is_named_as_removed():
