@@ -21,12 +21,52 @@ from audit.models import AuditEntry, audit_parent
 
 @dataclass(frozen=True)
 class ObjectChange:
-    """One audit entry to write for one object."""
+    """One audit entry to write: the object (as it is now, or was just before its deletion)
+    and what changed, {field: {"old", "new"}}."""
 
-    object_id: object
-    object_repr: str
+    obj: models.Model
     changes: Mapping
-    parent_id: object = None  # the id of the object this one is a part of (see AUDIT_PARENT)
+
+
+def event_type(model: type[models.Model], action: str, changes: Mapping) -> str:
+    """The change event type of an entry (audit.choices.EventType), as the registry model
+    names it; "" for a model that has none."""
+    name_event = getattr(model, "change_event_type", None)
+    return name_event(action, changes) if name_event else ""
+
+
+def _related(obj: models.Model, field: models.ForeignKey) -> models.Model | None:
+    """The object `field` of `obj` points at: the one loaded with it, else read (None when
+    it is gone already, as in the middle of a cascade)."""
+    if field.is_cached(obj):
+        return field.get_cached_value(obj)
+    return field.related_model._base_manager.filter(pk=getattr(obj, field.attname)).first()
+
+
+def _provider_id(obj: models.Model) -> int | None:
+    """The provider a change to `obj` concerns: its model's AUDIT_PROVIDER path followed."""
+    *relations, attname = obj.AUDIT_PROVIDER.split("__")
+    for name in relations:
+        obj = _related(obj, obj._meta.get_field(name))
+        if obj is None:
+            return None
+    return getattr(obj, attname)
+
+
+def described(obj: models.Model) -> dict:
+    """The columns of an audit entry that say which object changed: the object, the object
+    it is a part of (AUDIT_PARENT), and the provider it concerns (AUDIT_PROVIDER)."""
+    parent = audit_parent(type(obj))
+    parent_object = _related(obj, parent) if parent else None
+    return {
+        "object_type": obj._meta.model_name,
+        "object_id": str(obj.pk),
+        "object_repr": str(obj)[:250],
+        "parent_type": parent.related_model._meta.model_name if parent else "",
+        "parent_id": str(getattr(obj, parent.attname)) if parent else "",
+        "parent_repr": str(parent_object)[:250] if parent_object is not None else "",
+        "provider_id": _provider_id(obj) if getattr(obj, "AUDIT_PROVIDER", None) else None,
+    }
 
 
 def _insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping, *, returning=()):
@@ -175,21 +215,30 @@ def insert_audit_entries(
 
     `object_repr` names the field that represents a row (e.g. "name").
     """
+    model = queryset.model
+    if audit_parent(model) is not None:
+        raise ValueError(
+            f"{model._meta.label} is a part of another object: write its entries with create_audit_entries"
+        )
     context = current_change()
+    provider_path = getattr(model, "AUDIT_PROVIDER", None)
     columns = {
         "timestamp": _constant(timestamp, models.DateTimeField()),
         "user_id": _constant(context.user_id, models.IntegerField()),
         "username": _constant(context.username, models.CharField()),
         "action": _constant(action, models.CharField()),
-        "object_type": _constant(queryset.model._meta.model_name, models.CharField()),
+        "object_type": _constant(model._meta.model_name, models.CharField()),
         "object_id": Cast("pk", models.CharField()),
         "object_repr": models.F(object_repr),
         "parent_type": _constant("", models.CharField()),
         "parent_id": _constant("", models.CharField()),
+        "parent_repr": _constant("", models.CharField()),
         "changes": _constant(dict(changes), models.JSONField()),
         "reason": _constant(context.reason, models.TextField()),
         "source": _constant(context.source, models.CharField()),
         "request_id": _constant(context.request_id, models.CharField()),
+        "event_type": _constant(event_type(model, action, changes), models.CharField()),
+        "provider_id": models.F(provider_path) if provider_path else _constant(None, models.IntegerField()),
     }
     connection = connections[queryset.db]
     rows = _insert_select(AuditEntry, queryset, columns, returning=_chained_returning(connection))
@@ -200,30 +249,22 @@ def insert_audit_entries(
 def create_audit_entries(model: type[models.Model], history_type: str, objects: Iterable[ObjectChange], timestamp):
     """One audit entry per object, each with its own changes, in one bulk insert."""
     context = current_change()
-    parent = audit_parent(model)
-    parent_type = parent.related_model._meta.model_name if parent else ""
-    action, object_type = ACTION_BY_HISTORY_TYPE[history_type], model._meta.model_name
-    attnames = [
-        "parent_type", "parent_id", "timestamp", "user_id", "username", "action", "object_type", "object_id",
-        "object_repr", "changes", "reason", "source", "request_id",
-    ]  # fmt: skip
-    rows = [
-        (
-            parent_type,
-            "" if change.parent_id is None else str(change.parent_id),
-            timestamp,
-            context.user_id,
-            context.username,
-            action,
-            object_type,
-            str(change.object_id),
-            change.object_repr[:250],
-            dict(change.changes),
-            context.reason,
-            context.source,
-            context.request_id,
-        )
+    action = ACTION_BY_HISTORY_TYPE[history_type]
+    stamp = {
+        "timestamp": timestamp,
+        "user_id": context.user_id,
+        "username": context.username,
+        "action": action,
+        "reason": context.reason,
+        "source": context.source,
+        "request_id": context.request_id,
+    }
+    entries = [
+        stamp | described(change.obj) | {"changes": dict(change.changes)}
+        | {"event_type": event_type(model, action, change.changes)}
         for change in objects
-    ]
+    ]  # fmt: skip
+    attnames = list(entries[0]) if entries else []
+    rows = [tuple(entry.values()) for entry in entries]
     entries_written(insert_rows(AuditEntry, attnames, rows, new_ids=True), using=router.db_for_write(AuditEntry))
     return len(rows)

@@ -19,6 +19,7 @@ import hmac
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -29,7 +30,8 @@ GENESIS = "0" * 64  # the "previous digest" of the first link ever
 # What a digest covers: the entry's id and every column it shows.
 CHAINED_FIELDS = (
     "id", "timestamp", "user_id", "username", "action", "object_type", "object_id", "object_repr",
-    "parent_type", "parent_id", "changes", "reason", "source", "request_id",
+    "parent_type", "parent_id", "parent_repr", "changes", "reason", "source", "request_id", "event_type",
+    "provider_id",
 )  # fmt: skip
 CHUNK = 2000
 KEY_SALT = "llm_admin.audit.chain"
@@ -60,10 +62,11 @@ def chained_text_sql(connection) -> str:
     return f"json_array({', '.join(columns.values())})"
 
 
-def entry_digest(position: int, previous: str, text: str, key: bytes) -> str:
+def entry_digest(position: int, previous: str, catalog_version: int | None, text: str, key: bytes) -> str:
     """The digest of the entry whose `chained_text_sql` is `text`, at `position`, after the
-    link whose digest is `previous`; `key` from `chain_hmac_key`."""
-    return hmac.digest(key, f"{position}\x1f{previous}\x1f{text}".encode(), "sha256").hex()
+    link whose digest is `previous`, in `catalog_version`; `key` from `chain_hmac_key`."""
+    message = f"{position}\x1f{previous}\x1f{'' if catalog_version is None else catalog_version}\x1f{text}"
+    return hmac.digest(key, message.encode(), "sha256").hex()
 
 
 def id_array(ids: Iterable[int]) -> str:
@@ -90,14 +93,14 @@ def chained_rows(ids: list, using: str) -> Iterator[tuple[int, str]]:
             yield from cursor.fetchall()
 
 
-def append_links(head, rows: Iterable[tuple[int, str]], key: bytes) -> list[tuple]:
+def append_links(head, rows: Iterable[tuple[int, str]], key: bytes, catalog_version: int | None = None) -> list[tuple]:
     """Chain `rows` ((id, chained text) each) after `head` (moving it): (position,
-    entry_id, previous, digest) each."""
+    entry_id, previous, digest, catalog_version) each."""
     links = []
     for entry_id, text in rows:
         position = head.position + 1
-        digest = entry_digest(position, head.digest, text, key)
-        links.append((position, entry_id, head.digest, digest))
+        digest = entry_digest(position, head.digest, catalog_version, text, key)
+        links.append((position, entry_id, head.digest, digest, catalog_version))
         head.position, head.digest = position, digest
     return links
 
@@ -130,9 +133,9 @@ def _rows_of(written: list, using: str) -> list[tuple]:
     return sorted([*rows, *chained_rows(ids, using)], key=lambda row: row[0])
 
 
-def link_entries(written: list, *, using: str = "default") -> int:
+def link_entries(written: list, *, using: str = "default", catalog_version: int | None = None) -> int:
     """Link the entries written by this transaction (ids, or (id, chained text) rows) at
-    the end of the chain, in id order."""
+    the end of the chain, in id order, as part of `catalog_version`."""
     if not written:
         return 0
     from audit.bulk import insert_rows  # audit.bulk reports to this module
@@ -140,27 +143,34 @@ def link_entries(written: list, *, using: str = "default") -> int:
     # No savepoint inside a writer's transaction: an error here ends that transaction anyway.
     with transaction.atomic(using=using, savepoint=False):
         head = locked_head(using)
-        links = append_links(head, _rows_of(written, using), chain_hmac_key(chain_key()))
-        insert_rows(AuditLink, ["position", "entry_id", "previous", "digest"], links, using=using)
+        links = append_links(head, _rows_of(written, using), chain_hmac_key(chain_key()), catalog_version)
+        insert_rows(AuditLink, ["position", "entry_id", "previous", "digest", "catalog_version"], links, using=using)
         if links:
             AuditChainHead.objects.using(using).filter(pk=1).update(position=head.position, digest=head.digest)
     return len(links)
 
 
-_pending: ContextVar[list | None] = ContextVar("audit_chain_pending", default=None)
+@dataclass
+class PendingLinks:
+    written: list = field(default_factory=list)  # what entries_written reported
+    catalog_version: int | None = None  # set by the registry write that made the new version
+
+
+_pending: ContextVar[PendingLinks | None] = ContextVar("audit_chain_pending", default=None)
 
 
 @contextmanager
-def chain_links(*, using: str = "default") -> Iterator[None]:
+def chain_links(*, using: str = "default") -> Iterator[PendingLinks]:
     """Entries written inside the block are linked when it ends without an error (inside
-    the caller's transaction, so after whatever the caller locked last)."""
-    pending: list = []
+    the caller's transaction, so after whatever the caller locked last), as part of the
+    catalog version the caller sets on what this yields."""
+    pending = PendingLinks()
     token = _pending.set(pending)
     try:
-        yield
+        yield pending
     finally:
         _pending.reset(token)
-    link_entries(pending, using=using)
+    link_entries(pending.written, using=using, catalog_version=pending.catalog_version)
 
 
 def entries_written(written: Iterable, *, using: str = "default") -> None:
@@ -168,6 +178,6 @@ def entries_written(written: Iterable, *, using: str = "default") -> None:
     chained text) rows when its INSERT returned them (saving a read)."""
     pending = _pending.get()
     if pending is not None:
-        pending.extend(written)
+        pending.written.extend(written)
     else:
         link_entries(list(written), using=using)

@@ -19,6 +19,26 @@ class AuditAction(models.TextChoices):
     DELETE = "delete", "Delete"
 
 
+class EventType(models.TextChoices):
+    """What a change event says happened (docs/contract.md §7): one vocabulary for the
+    change feed and webhooks. A change to a model's part (a profile) is a `model.updated`
+    of that model. Entries that change no registry object (a retention run) have none."""
+
+    MODEL_CREATED = "model.created"
+    MODEL_UPDATED = "model.updated"
+    MODEL_DEPRECATED = "model.deprecated"  # an update whose new status is deprecated
+    MODEL_DELETED = "model.deleted"
+    MODEL_RESTORED = "model.restored"
+    PROVIDER_CREATED = "provider.created"
+    PROVIDER_UPDATED = "provider.updated"
+    PROVIDER_DELETED = "provider.deleted"
+    INDUSTRY_CREATED = "industry.created"
+    INDUSTRY_UPDATED = "industry.updated"
+    INDUSTRY_DELETED = "industry.deleted"
+    DEPENDENCY_REGISTERED = "dependency.registered"
+    DEPENDENCY_REMOVED = "dependency.removed"
+
+
 # simple-history's record types, mapped onto audit actions.
 ACTION_BY_HISTORY_TYPE = {"+": AuditAction.CREATE, "~": AuditAction.UPDATE, "-": AuditAction.DELETE}
 

@@ -17,10 +17,11 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from audit.bulk import described, event_type
 from audit.chain import entries_written
 from audit.choices import ACTION_BY_HISTORY_TYPE
 from audit.context import current_change
-from audit.models import AppendOnlyHistoricalQuerySet, AuditEntry, HistoryStamp, audit_parent
+from audit.models import AppendOnlyHistoricalQuerySet, AuditEntry, HistoryStamp
 
 
 def history_user(instance=None, request=None, **kwargs):
@@ -86,21 +87,17 @@ def diff_changes(record, previous) -> dict:
 
 def record_audit_entry(*, instance, action: str, changes: dict, timestamp) -> AuditEntry:
     context = current_change()
-    parent = audit_parent(type(instance))
     entry = AuditEntry.objects.create(
-        parent_type=parent.related_model._meta.model_name if parent else "",
-        parent_id=str(getattr(instance, parent.attname)) if parent else "",
+        **described(instance),
         timestamp=timestamp,
         user_id=context.user_id,
         username=context.username,
         action=action,
-        object_type=instance._meta.model_name,
-        object_id=str(instance.pk),
-        object_repr=str(instance)[:250],
         changes=changes,
         reason=context.reason,
         source=context.source,
         request_id=context.request_id,
+        event_type=event_type(type(instance), action, changes),
     )
     entries_written([entry.pk], using=entry._state.db)
     return entry

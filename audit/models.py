@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
 
-from audit.choices import AuditAction, ChangeSource, SecurityEventType
+from audit.choices import AuditAction, ChangeSource, EventType, SecurityEventType
 from audit.context import current_request_id, current_source, current_username
 
 
@@ -74,10 +74,16 @@ class AuditEntry(AppendOnlyModel):
     # that object's history shows the changes to its parts too.
     parent_type = models.CharField(max_length=50, blank=True)
     parent_id = models.CharField(max_length=64, blank=True)
+    parent_repr = models.CharField(max_length=250, blank=True)
     changes = models.JSONField(default=dict)
     reason = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=ChangeSource.choices)
     request_id = models.CharField(max_length=64)
+    # The entry as a change event (the change feed, webhooks): its type ("" for an entry
+    # that changes no registry object, such as a retention run's) and the provider it
+    # concerns (a model's, a part's model's, or the provider itself), kept as a plain id.
+    event_type = models.CharField(max_length=40, blank=True, choices=EventType.choices)
+    provider_id = models.IntegerField(null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -153,6 +159,9 @@ class AuditLink(AppendOnlyModel):
     entry_id = models.BigIntegerField(unique=True)  # no foreign key: retention removes both, in order
     previous = models.CharField(max_length=64)
     digest = models.CharField(max_length=64)
+    # The catalog version the change became part of (null for entries written outside a
+    # registry write): links are made in commit order, so this is the feed's order too.
+    catalog_version = models.BigIntegerField(null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 

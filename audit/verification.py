@@ -78,7 +78,7 @@ def _links() -> Iterator[tuple[tuple, tuple | None]]:
         links = AuditLink.objects.order_by("position")
         if after is not None:
             links = links.filter(position__gt=after)
-        chunk = list(links.values_list("position", "entry_id", "previous", "digest")[:CHUNK])
+        chunk = list(links.values_list("position", "entry_id", "previous", "digest", "catalog_version")[:CHUNK])
         if not chunk:
             return
         by_id = dict(chained_rows([link[1] for link in chunk], AuditEntry.objects.db))
@@ -103,7 +103,7 @@ def verify_chain(*, keep: int = 20, expect: tuple[int, str] | None = None) -> Ve
     starts = _recorded_starts()
     expected = None  # (position, digest) the next link must follow
     last_entry = None
-    for (position, entry_id, previous, digest), text in _links():
+    for (position, entry_id, previous, digest, catalog_version), text in _links():
         if expected is None:
             result.first_position = position
             if not ((position == 1 and previous == GENESIS) or (position - 1, previous) in starts):
@@ -124,7 +124,7 @@ def verify_chain(*, keep: int = 20, expect: tuple[int, str] | None = None) -> Ve
             )
         if text is None:
             report(REMOVED, entry_id, position, f"entry {entry_id} (position {position}) was removed")
-        elif entry_digest(position, previous, text, key) != digest:
+        elif entry_digest(position, previous, catalog_version, text, key) != digest:
             report(CHANGED, entry_id, position, f"entry {entry_id} (position {position}) was changed")
         if expect is not None and position == expect[0]:
             if digest != expect[1]:

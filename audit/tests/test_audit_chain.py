@@ -130,6 +130,9 @@ FORGED_VALUES = {
     "reason": "'forged reason'",
     "source": "'api'",
     "request_id": "'forged-request'",
+    "parent_repr": "'forged parent'",
+    "event_type": "'model.deleted'",
+    "provider_id": "4242",
 }
 
 
@@ -350,7 +353,7 @@ def test_the_chain_holds_under_concurrent_writers_of_every_kind():
 def test_the_migration_that_adds_the_chain_links_the_entries_already_there():
     from django.apps import apps
 
-    migration = importlib.import_module("audit.migrations.0004_audit_chain")
+    migration = importlib.import_module("audit.migrations.0006_change_events")
     older = [AuditEntryFactory(username=f"before-the-chain-{n}") for n in range(3)]  # as they were: no links
     assert verify()[0] == 1
 

@@ -30,7 +30,7 @@ def _history(model_class, ids: list, history_type: str, timestamp) -> None:
 
 def _record(model_class, history_type: str, changes: list[ObjectChange], timestamp) -> None:
     if history_type != "-":
-        _history(model_class, [change.object_id for change in changes], history_type, timestamp)
+        _history(model_class, [change.obj.pk for change in changes], history_type, timestamp)
     create_audit_entries(model_class, history_type, changes, timestamp)
 
 
@@ -67,14 +67,14 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
 
     _claim_names(created, updated)
     _write_profiles([row for row in plan.model_rows if row.profile_changes], timestamp)
-    _record(AIModel, "+", [ObjectChange(r.model.pk, r.model.name, r.changes) for r in created], timestamp)
-    _record(AIModel, "~", [ObjectChange(r.model.pk, r.model.name, r.changes) for r in updated], timestamp)
+    _record(AIModel, "+", [ObjectChange(r.model, r.changes) for r in created], timestamp)
+    _record(AIModel, "~", [ObjectChange(r.model, r.changes) for r in updated], timestamp)
 
 
 def _create_providers(providers: list[Provider], timestamp) -> None:
     Provider.objects.bulk_create(providers, batch_size=BATCH)
     changes = [
-        ObjectChange(p.pk, p.slug, {"slug": {"old": None, "new": p.slug}, "name": {"old": None, "new": p.name}})
+        ObjectChange(p, {"slug": {"old": None, "new": p.slug}, "name": {"old": None, "new": p.name}})
         for p in providers
     ]
     _record(Provider, "+", changes, timestamp)
@@ -100,7 +100,7 @@ def _write_profiles(rows: list[RowPlan], timestamp) -> None:
         change.profile.model = row.model
 
     def entries(items):
-        return [ObjectChange(c.profile.pk, str(c.profile), c.changes, c.profile.model_id) for c in items]
+        return [ObjectChange(c.profile, c.changes) for c in items]
 
     if deleted:
         create_audit_entries(ModelIndustryProfile, "-", entries(deleted), timestamp)

@@ -5,6 +5,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models.functions import Lower
 
+from audit.choices import AuditAction, EventType
 from audit.history import AuditedHistory
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.folding import fold
@@ -123,6 +124,8 @@ class AIModel(RegistryModel):
     OWNED_RELATIONS = ("registered_names", "industry_profiles")
     CONSTRAINT_FIELDS = {"name_taken": "name"}
     LABEL_FIELDS = ("name", "display_name")
+    EVENT_PREFIX = "model"
+    AUDIT_PROVIDER = "provider_id"
 
     class Meta:
         ordering = ["name"]
@@ -167,6 +170,13 @@ class AIModel(RegistryModel):
             models.Index(fields=["model_type"], name="aimodel_model_type"),
             models.Index(fields=["updated_at"], name="aimodel_updated_at"),
         ]
+
+    @classmethod
+    def change_event_type(cls, action: str, changes) -> str:
+        new_status = (changes.get("status") or {}).get("new")
+        if action == AuditAction.UPDATE and new_status == ModelStatus.DEPRECATED:
+            return EventType.MODEL_DEPRECATED
+        return super().change_event_type(action, changes)
 
     def __str__(self) -> str:
         return self.name
@@ -323,6 +333,7 @@ class ModelIndustryProfile(RegistryModel):
 
     CONSTRAINT_FIELDS = {"industry_taken": "industry"}
     AUDIT_PARENT = "model"  # its changes show in the model's history
+    AUDIT_PROVIDER = "model__provider_id"
 
     class Meta:
         ordering = ["model_id", "industry_id"]
@@ -335,6 +346,10 @@ class ModelIndustryProfile(RegistryModel):
             )
         ]
         indexes = [models.Index(fields=["industry", "enabled"], name="profile_industry_enabled")]
+
+    @classmethod
+    def change_event_type(cls, action: str, changes) -> str:
+        return EventType.MODEL_UPDATED  # a profile added, changed or removed changes its model
 
     def __str__(self) -> str:
         return f"{self.model} / {self.industry}"

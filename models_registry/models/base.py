@@ -1,6 +1,7 @@
 """What every registry model shares."""
 
 import re
+from collections.abc import Mapping
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
@@ -71,6 +72,9 @@ def json_problem(value, depth: int = 0) -> str | None:
     return None
 
 
+PAST_TENSE = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
 class RegistryModel(models.Model):
     """Reports each database constraint's violation under the field it guards.
 
@@ -82,9 +86,18 @@ class RegistryModel(models.Model):
     CONSTRAINT_FIELDS: dict[str, str] = {}
     # Text fields people read as names (label_problem); the others are free text.
     LABEL_FIELDS: tuple[str, ...] = ()
+    # Change events (audit.choices.EventType): their names' first part, and the path
+    # (ORM lookup) to the provider a change concerns, for the feed's provider filter.
+    EVENT_PREFIX = ""
+    AUDIT_PROVIDER: str | None = None
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def change_event_type(cls, action: str, changes: Mapping) -> str:
+        """The type of the change event for `action` (an AuditAction) with `changes`."""
+        return f"{cls.EVENT_PREFIX}.{PAST_TENSE[action]}"
 
     def clean_fields(self, exclude=None):
         """Field validation, plus one rule for every text and JSON field: text has "\\n" line

@@ -1,6 +1,7 @@
 from django.core.validators import RegexValidator
 from django.db import models
 
+from audit.choices import EventType
 from audit.history import AuditedHistory
 from models_registry.limits import COMPONENT_ID_MAX_LENGTH, COMPONENT_NAME_MAX_LENGTH, COMPONENT_TYPE_MAX_LENGTH
 from models_registry.models.aimodels import AIModel
@@ -29,6 +30,9 @@ class ModelDependency(RegistryModel):
     CONSTRAINT_FIELDS = {"component_taken": "component_id"}
     LABEL_FIELDS = ("component_id", "component_name")
     AUDIT_PARENT = "model"  # registrations show in the model's history
+    AUDIT_PROVIDER = "model__provider_id"
+    # No door edits a registration: a component registers again or is removed.
+    EVENT_TYPES = {"create": EventType.DEPENDENCY_REGISTERED, "delete": EventType.DEPENDENCY_REMOVED}
 
     class Meta:
         ordering = ["model_id", "component_type", "component_id"]
@@ -41,6 +45,10 @@ class ModelDependency(RegistryModel):
                 violation_error_code="component_taken",
             )
         ]
+
+    @classmethod
+    def change_event_type(cls, action: str, changes) -> str:
+        return cls.EVENT_TYPES[action]
 
     def __str__(self) -> str:
         return f"{self.component_type}:{self.component_id} uses {self.model}"

@@ -35,6 +35,7 @@ class Industry(RegistryModel):
     history = AuditedHistory()
 
     LABEL_FIELDS = ("name",)
+    EVENT_PREFIX = "industry"
 
     class Meta:
         ordering = ["slug"]

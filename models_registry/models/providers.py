@@ -24,6 +24,8 @@ class Provider(RegistryModel):
     history = AuditedHistory()
 
     LABEL_FIELDS = ("name",)
+    EVENT_PREFIX = "provider"
+    AUDIT_PROVIDER = "id"
 
     class Meta:
         ordering = ["slug"]

@@ -10,7 +10,6 @@ from django.utils import timezone
 from audit.bulk import ObjectChange, create_audit_entries, insert_audit_entries, insert_history_rows
 from audit.choices import AuditAction, ChangeSource
 from audit.history import snapshot_changes
-from audit.models import audit_parent
 from models_registry.choices import STATUS_BY_BULK_ACTION, BulkAction
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.selectors import dependents_of
@@ -171,12 +170,7 @@ class _DeletePlan(_Plan):
 
 def _record_deletions(queryset: QuerySet, timestamp) -> None:
     history_model = queryset.model.history.model
-    parent = audit_parent(queryset.model)
-    changes = [
-        ObjectChange(row.pk, str(row), snapshot_changes(history_model, row, created=False),
-                     getattr(row, parent.attname) if parent else None)
-        for row in queryset
-    ]  # fmt: skip
+    changes = [ObjectChange(row, snapshot_changes(history_model, row, created=False)) for row in queryset]
     create_audit_entries(queryset.model, "-", changes, timestamp)
     insert_history_rows(queryset, history_type="-", timestamp=timestamp)
 

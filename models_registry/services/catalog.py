@@ -14,10 +14,13 @@ from audit.context import change_context
 from models_registry.models import CatalogVersion
 
 
-def bump_catalog_version() -> None:
+def bump_catalog_version() -> int:
+    """Move the catalog version on (the row stays locked until the transaction ends) and
+    return the new one."""
     now = time.time_ns() // 1000  # microseconds: later than any version before a restore
     if not CatalogVersion.objects.filter(pk=1).update(version=Greatest(F("version") + 1, Value(now))):
         CatalogVersion.objects.get_or_create(pk=1, defaults={"version": now})
+    return CatalogVersion.objects.values_list("version", flat=True).get(pk=1)
 
 
 @dataclass
@@ -35,10 +38,10 @@ def registry_write(*, actor, reason: str = "", source: str | None = None) -> Ite
     given = {"actor": actor, "reason": reason, "source": source}
     overrides = {key: value for key, value in given.items() if value}
     write = RegistryWrite()
-    with change_context(**overrides), transaction.atomic(), chain_links():
+    with change_context(**overrides), transaction.atomic(), chain_links() as links:
         yield write
         if write.changed:
-            bump_catalog_version()  # last, so the hot row is locked as briefly as possible
+            links.catalog_version = bump_catalog_version()  # last: the hot row is locked as briefly as possible
 
 
 def actor_name(actor) -> str:
