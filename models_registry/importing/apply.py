@@ -74,8 +74,7 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
 def _create_providers(providers: list[Provider], timestamp) -> None:
     Provider.objects.bulk_create(providers, batch_size=BATCH)
     changes = [
-        ObjectChange(p, {"slug": {"old": None, "new": p.slug}, "name": {"old": None, "new": p.name}})
-        for p in providers
+        ObjectChange(p, {"slug": {"old": None, "new": p.slug}, "name": {"old": None, "new": p.name}}) for p in providers
     ]
     _record(Provider, "+", changes, timestamp)
 
