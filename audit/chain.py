@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connections, transaction
 
+from audit.bulk import insert_rows
 from audit.models import AuditChainHead, AuditEntry, AuditLink
 
 GENESIS = "0" * 64  # the "previous digest" of the first link ever
@@ -122,7 +123,7 @@ def _rows_of(written: list, using: str) -> list[tuple]:
     rolled back since would have taken them away)."""
     ids = [item for item in written if not isinstance(item, tuple)]
     rows = [item for item in written if isinstance(item, tuple)]
-    if rows:  # only PostgreSQL's writers return rows (audit.bulk)
+    if rows:  # only PostgreSQL's writers return rows (audit.writer)
         returned = [row[0] for row in rows]
         connection = connections[using]
         table, key = connection.ops.quote_name(AuditEntry._meta.db_table), AuditEntry._meta.pk.column
@@ -138,8 +139,6 @@ def link_entries(written: list, *, using: str = "default", catalog_version: int 
     the end of the chain, in id order, as part of `catalog_version`."""
     if not written:
         return 0
-    from audit.bulk import insert_rows  # audit.bulk reports to this module
-
     # No savepoint inside a writer's transaction: an error here ends that transaction anyway.
     with transaction.atomic(using=using, savepoint=False):
         head = locked_head(using)

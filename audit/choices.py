@@ -41,6 +41,7 @@ class EventType(models.TextChoices):
 
 # simple-history's record types, mapped onto audit actions.
 ACTION_BY_HISTORY_TYPE = {"+": AuditAction.CREATE, "~": AuditAction.UPDATE, "-": AuditAction.DELETE}
+HISTORY_TYPE_BY_ACTION = {action: history_type for history_type, action in ACTION_BY_HISTORY_TYPE.items()}
 
 
 class SecurityEventType(models.TextChoices):

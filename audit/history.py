@@ -1,12 +1,13 @@
-"""django-simple-history, made into the audit trail.
+"""django-simple-history, made into the audit trail, and the diffs every door hands over.
 
 `AuditedHistory` is `HistoricalRecords` with three differences:
 - a save that changes nothing records nothing;
 - every record is stamped from the current `ChangeContext` (user, door, request id, reason);
-- beside every record it writes one `AuditEntry` whose `changes` come from `diff_against`.
+- what changed (`diff_against`, or a snapshot for a create or delete) goes to
+  `audit.writer`, which writes the history row and its audit entry.
 
-Set-based writers (bulk operations, imports) bypass model signals; they write the same
-rows themselves through `audit.bulk`.
+Set-based paths (bulk operations, imports) bypass model signals and hand their changes
+to `audit.writer` themselves.
 """
 
 import datetime
@@ -14,14 +15,11 @@ import decimal
 import functools
 
 from django.db import models
-from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from audit.bulk import described, event_type
-from audit.chain import entries_written
-from audit.choices import ACTION_BY_HISTORY_TYPE
 from audit.context import current_change
-from audit.models import AppendOnlyHistoricalQuerySet, AuditEntry, HistoryStamp
+from audit.models import AppendOnlyHistoricalQuerySet, HistoryStamp
+from audit.writer import record_object_change
 
 
 def history_user(instance=None, request=None, **kwargs):
@@ -85,24 +83,6 @@ def diff_changes(record, previous) -> dict:
     return changes
 
 
-def record_audit_entry(*, instance, action: str, changes: dict, timestamp) -> AuditEntry:
-    context = current_change()
-    entry = AuditEntry.objects.create(
-        **described(instance),
-        timestamp=timestamp,
-        user_id=context.user_id,
-        username=context.username,
-        action=action,
-        changes=changes,
-        reason=context.reason,
-        source=context.source,
-        request_id=context.request_id,
-        event_type=event_type(type(instance), action, changes),
-    )
-    entries_written([entry.pk], using=entry._state.db)
-    return entry
-
-
 class AuditedHistory(HistoricalRecords):
     def __init__(self, **kwargs):
         kwargs.setdefault("bases", [HistoryStamp])
@@ -138,12 +118,4 @@ class AuditedHistory(HistoricalRecords):
         else:
             changes = snapshot_changes(history.model, record, created=history_type == "+")
 
-        timestamp = timezone.now()
-        instance._history_date = timestamp  # the record and its entry share one time
-        try:
-            super().create_historical_record(instance, history_type, using=using)
-        finally:
-            del instance._history_date
-        record_audit_entry(
-            instance=instance, action=ACTION_BY_HISTORY_TYPE[history_type], changes=changes, timestamp=timestamp
-        )
+        record_object_change(self, instance, history_type, changes, using=using)

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Max, Min
-from django.utils import timezone
 
 from audit.append_only import append_only_models
-from audit.chain import chain_links, entries_written
+from audit.chain import chain_links
 from audit.choices import AuditAction
-from audit.context import current_change
 from audit.models import AuditEntry, AuditLink, HistoryStamp
+from audit.writer import record_log_entry
 
 # The key in a retention entry's `changes` naming where the kept chain starts.
 CHAIN_START = "audit chain start"
@@ -70,19 +69,11 @@ def prune_history(*, before, dry_run: bool = False) -> RetentionResult:
         changes = {label: {"old": count, "new": 0} for label, count in counts.items() if count}
         if last_pruned is not None:
             changes[CHAIN_START] = {"old": None, "new": {"position": cut, "digest": last_pruned}}
-        context = current_change()
-        entry = AuditEntry.objects.create(
-            timestamp=timezone.now(),
-            user_id=context.user_id,
-            username=context.username,
+        record_log_entry(
             action=AuditAction.DELETE,
             object_type="history",
             object_id=before.isoformat(),
             object_repr=f"history before {before.isoformat()}",
             changes=changes,
-            reason=context.reason,
-            source=context.source,
-            request_id=context.request_id,
         )
-        entries_written([entry.pk])
     return RetentionResult(before, counts)

@@ -10,10 +10,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.append_only import install_append_only_triggers
-from audit.bulk import insert_history_rows
 from audit.choices import ChangeSource
 from audit.context import change_context
+from audit.history import snapshot_changes
 from audit.models import AuditChainHead, AuditEntry, AuditLink
+from audit.writer import ObjectChange, record_changes
 from bench.database import tidy
 from models_registry.folding import fold
 from models_registry.models import (
@@ -52,8 +53,8 @@ def empty_registry() -> None:
 
 def seed_models(count: int) -> list[int]:
     """`count` active models of one provider, each with a distinct lowercase name, the
-    registered name that claims it and a creation history row, as the create service
-    would leave them. Returns their ids in order."""
+    registered name that claims it, a creation history row and audit entry, as the create
+    service would leave them. Returns their ids in order."""
     with change_context(source=ChangeSource.CLI, reason="benchmark seed"), transaction.atomic():
         provider = Provider.objects.create(slug="bench", name="Bench")
         names = [f"bench-model-{number:06d}" for number in range(count)]
@@ -61,7 +62,9 @@ def seed_models(count: int) -> list[int]:
         models = AIModel.objects.filter(provider=provider)
         claims = [RegisteredName(name=fold(name), model_id=pk) for pk, name in models.values_list("pk", "name")]
         RegisteredName.objects.bulk_create(claims, batch_size=BATCH_SIZE)
-        insert_history_rows(models, history_type="+", timestamp=timezone.now())
+        history = AIModel.history.model
+        created = [ObjectChange(model, snapshot_changes(history, model, created=True)) for model in models]
+        record_changes(AIModel, "+", created, timezone.now())
     return list(models.order_by("pk").values_list("pk", flat=True))
 
 

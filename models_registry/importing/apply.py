@@ -1,15 +1,15 @@
-"""Write a validated import plan, set-based: bulk inserts and updates, the history rows
-and audit entries written beside them by `audit.bulk`, a bounded number of statements
-per thousand rows."""
+"""Write a validated import plan, set-based: bulk inserts and updates (`audit.bulk`), and
+their history rows and audit entries through the one change writer (`audit.writer`), a
+bounded number of statements per thousand rows."""
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.bulk import ObjectChange, create_audit_entries, insert_history_rows, insert_objects, insert_rows
+from audit.bulk import insert_objects, insert_rows
+from audit.writer import ObjectChange, record_changes
 from models_registry.folding import fold
 from models_registry.importing.plan import NEW, UPDATE, ImportPlan, RowPlan
 from models_registry.models import AIModel, ModelIndustryProfile, Provider, RegisteredName
-from models_registry.services.bulk import batched
 from models_registry.services.catalog import actor_name
 
 BATCH = 1000
@@ -19,19 +19,6 @@ SEARCH_TEXT = AIModel._meta.get_field("search_text")
 
 def _ids(objects) -> list:
     return [obj.pk for obj in objects]
-
-
-def _history(model_class, ids: list, history_type: str, timestamp) -> None:
-    for chunk in batched(ids, BATCH * 5):
-        insert_history_rows(
-            model_class._base_manager.filter(pk__any=chunk), history_type=history_type, timestamp=timestamp
-        )
-
-
-def _record(model_class, history_type: str, changes: list[ObjectChange], timestamp) -> None:
-    if history_type != "-":
-        _history(model_class, [change.obj.pk for change in changes], history_type, timestamp)
-    create_audit_entries(model_class, history_type, changes, timestamp)
 
 
 def apply_plan(plan: ImportPlan, *, actor) -> None:
@@ -67,8 +54,8 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
 
     _claim_names(created, updated)
     _write_profiles([row for row in plan.model_rows if row.profile_changes], timestamp)
-    _record(AIModel, "+", [ObjectChange(r.model, r.changes) for r in created], timestamp)
-    _record(AIModel, "~", [ObjectChange(r.model, r.changes) for r in updated], timestamp)
+    record_changes(AIModel, "+", [ObjectChange(r.model, r.changes) for r in created], timestamp)
+    record_changes(AIModel, "~", [ObjectChange(r.model, r.changes) for r in updated], timestamp)
 
 
 def _create_providers(providers: list[Provider], timestamp) -> None:
@@ -76,7 +63,7 @@ def _create_providers(providers: list[Provider], timestamp) -> None:
     changes = [
         ObjectChange(p, {"slug": {"old": None, "new": p.slug}, "name": {"old": None, "new": p.name}}) for p in providers
     ]
-    _record(Provider, "+", changes, timestamp)
+    record_changes(Provider, "+", changes, timestamp)
 
 
 def _claim_names(created: list[RowPlan], updated: list[RowPlan]) -> None:
@@ -102,11 +89,10 @@ def _write_profiles(rows: list[RowPlan], timestamp) -> None:
         return [ObjectChange(c.profile, c.changes) for c in items]
 
     if deleted:
-        create_audit_entries(ModelIndustryProfile, "-", entries(deleted), timestamp)
-        _history(ModelIndustryProfile, _ids(c.profile for c in deleted), "-", timestamp)
+        record_changes(ModelIndustryProfile, "-", entries(deleted), timestamp)
         doomed: QuerySet = ModelIndustryProfile.objects.filter(pk__in=_ids(c.profile for c in deleted))
         doomed._raw_delete(doomed.db)  # its history is written just above
     insert_objects([c.profile for c in created])
     ModelIndustryProfile.objects.bulk_update([c.profile for c in updated], ["enabled", "settings"], batch_size=BATCH)
-    _record(ModelIndustryProfile, "+", entries(created), timestamp)
-    _record(ModelIndustryProfile, "~", entries(updated), timestamp)
+    record_changes(ModelIndustryProfile, "+", entries(created), timestamp)
+    record_changes(ModelIndustryProfile, "~", entries(updated), timestamp)

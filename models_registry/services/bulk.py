@@ -7,21 +7,17 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from audit.bulk import ObjectChange, create_audit_entries, insert_audit_entries, insert_history_rows
+from audit.bulk import IDS_PER_STATEMENT, batched
 from audit.choices import AuditAction, ChangeSource
 from audit.history import snapshot_changes
+from audit.writer import ObjectChange, record_changes, record_same_change
 from models_registry.choices import STATUS_BY_BULK_ACTION, BulkAction
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.selectors import dependents_of
 from models_registry.services.catalog import actor_name, registry_write
 
-CHUNK_SIZE = 5000  # ids per statement; keeps parameter lists within every backend's limit
+CHUNK_SIZE = IDS_PER_STATEMENT
 NOT_APPLIED = "not applied: another item of this atomic request failed"
-
-
-def batched(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass
@@ -119,20 +115,17 @@ class _StatusPlan(_Plan):
         timestamp = timezone.now()
         for old_status, ids in self.by_old_status.items():
             for chunk in batched(ids, CHUNK_SIZE):
-                insert_audit_entries(
-                    AIModel.objects.filter(pk__any=chunk),
+                rows = AIModel.objects.filter(pk__any=chunk)
+                rows.update(
+                    status=self.status, version=F("version") + 1, updated_at=timestamp, updated_by=actor_name(actor)
+                )
+                record_same_change(
+                    rows,
                     action=AuditAction.UPDATE,
                     changes={"status": {"old": old_status, "new": self.status}},
                     object_repr="name",
                     timestamp=timestamp,
                 )
-        changed = [pk for ids in self.by_old_status.values() for pk in ids]
-        for chunk in batched(changed, CHUNK_SIZE):
-            rows = AIModel.objects.filter(pk__any=chunk)
-            rows.update(
-                status=self.status, version=F("version") + 1, updated_at=timestamp, updated_by=actor_name(actor)
-            )
-            insert_history_rows(rows, history_type="~", timestamp=timestamp)
 
 
 def _plan_status(ids: list, status: str) -> _StatusPlan:
@@ -171,8 +164,7 @@ class _DeletePlan(_Plan):
 def _record_deletions(queryset: QuerySet, timestamp) -> None:
     history_model = queryset.model.history.model
     changes = [ObjectChange(row, snapshot_changes(history_model, row, created=False)) for row in queryset]
-    create_audit_entries(queryset.model, "-", changes, timestamp)
-    insert_history_rows(queryset, history_type="-", timestamp=timestamp)
+    record_changes(queryset.model, "-", changes, timestamp)
 
 
 def _plan_delete(ids: list) -> _DeletePlan:
