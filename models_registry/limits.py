@@ -25,6 +25,7 @@ database hands back for the value, which is what the API embeds in its responses
 """
 
 import json
+import re
 from contextlib import suppress
 from decimal import Decimal
 
@@ -79,7 +80,37 @@ def json_size(value) -> int | None:
     ": " between items); PostgreSQL's jsonb writes the same separators, characters as
     UTF-8 (never longer than their escapes), and numbers in positional notation: 1e-300
     comes back as 302 characters. Each number counts at that length.
+
+    Every row of an import is measured, so the usual value, plain JSON, is measured from
+    the text the C encoder writes: its length, plus the widening of each number written
+    with an exponent (found in the text with the strings taken out). A value that is not
+    plain JSON (a Decimal, a cycle) or may be too deep is walked instead.
     """
+    try:
+        text = _PLAIN_JSON(value)
+    except (TypeError, ValueError, RecursionError):
+        return _walked_size(value)
+    if text.count("[") + text.count("{") > JSON_SIZE_DEPTH:  # (brackets in strings count too: then walked)
+        return _walked_size(value)
+    if not _DIGIT_THEN_E.search(text):
+        return len(text)
+    return len(text) + sum(_widening(number) for number in _EXPONENT_NUMBER.findall(_STRINGS.sub("", text)))
+
+
+_PLAIN_JSON = json.JSONEncoder().encode  # json.dumps(value), refusing what is not JSON (no default=str)
+_DIGIT_THEN_E = re.compile(r"[0-9][eE]")  # cheap first look for a number with an exponent
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_EXPONENT_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?[eE][-+]?[0-9]+")
+
+
+def _widening(written: str) -> int:
+    """How much longer a number written with an exponent ("1e-300") is in positional notation."""
+    with suppress(ArithmeticError):  # not finite: refused by the JSON rule (models/base.py)
+        return len(format(Decimal(written), "f")) - len(written)
+    return 0
+
+
+def _walked_size(value) -> int | None:
     extra, stack = 0, [(value, 0)]
     while stack:  # no recursion: the value may be nested deeper than the stack allows
         item, depth = stack.pop()
@@ -92,8 +123,7 @@ def json_size(value) -> int | None:
         elif isinstance(item, float | Decimal):
             written = json.dumps(item) if isinstance(item, float) else str(item)
             if "e" in written.lower():
-                with suppress(ArithmeticError):  # not finite: refused by the JSON rule (models/base.py)
-                    extra += len(format(Decimal(written), "f")) - len(written)
+                extra += _widening(written)
     return len(json.dumps(value, default=str)) + extra
 
 

@@ -28,6 +28,7 @@ MAPPED_KEYS = {
 }
 CAPABILITY_FLAGS = {f"supports_{capability}": capability for capability in Capability.values}
 CAPABILITY_FLAGS["supports_native_streaming"] = Capability.STREAMING
+MODEL_TYPES = frozenset(ModelType.values)  # Enum.values builds a new list on every call
 TEN_PLACES = Decimal("1e-10")
 # The columns a LiteLLM entry sets; the others (status, display name, ...) are left alone.
 LITELLM_COLUMNS = {
@@ -68,12 +69,13 @@ def litellm_cells(name: str, entry: dict) -> dict:
         for key, value in entry.items()
         if key not in MAPPED_KEYS and key not in CAPABILITY_FLAGS
     }
-    if mode not in ModelType.values and mode is not None:
+    known = isinstance(mode, str) and mode in MODEL_TYPES  # (a file may hold a list there: unhashable)
+    if not known and mode is not None:
         metadata["mode"] = mode
     return {
         "name": name,
         "provider": entry.get("litellm_provider"),
-        "model_type": mode if mode in ModelType.values else ModelType.OTHER,
+        "model_type": mode if known else ModelType.OTHER,
         "capabilities": sorted({cap for flag, cap in CAPABILITY_FLAGS.items() if entry.get(flag) is True}),
         "context_window": token_count(json_native(entry.get("max_input_tokens")), zero_is_unknown=True),
         "max_output_tokens": token_count(json_native(entry.get("max_output_tokens")), zero_is_unknown=False),

@@ -348,3 +348,20 @@ def test_an_alias_entry_naming_no_model_is_reported():
 
     assert {row.ref: set(row.errors) for row in report.invalid_rows} == {"key 'alias-of-nothing'": {"alias_of"}}
     assert AIModel.objects.get(name="real-model").aliases == ["good-alias"]
+
+
+@pytest.mark.django_db
+def test_a_mode_that_is_not_text_is_kept_in_metadata_like_any_unknown_mode():
+    catalog = {
+        "listed-mode": {"litellm_provider": "openai", "mode": ["chat"]},
+        "object-mode": {"litellm_provider": "openai", "mode": {"chat": True}},
+    }
+
+    report = import_models(read_source("c.json", json.dumps(catalog).encode(), "litellm"), actor=None)
+
+    assert report.applied is True
+    stored = {model.name: (model.model_type, model.metadata) for model in AIModel.objects.all()}
+    assert stored == {
+        "listed-mode": ("other", {"mode": ["chat"]}),
+        "object-mode": ("other", {"mode": {"chat": True}}),
+    }
