@@ -26,14 +26,22 @@ def history_user(instance=None, request=None, **kwargs):
     return current_change().user
 
 
+def natural_key(obj: models.Model) -> str:
+    """How an audit diff names an object another one points at: its model's NATURAL_KEY
+    field (a provider's slug, an industry's slug, a model's name). Unique, so a reader of
+    the change events knows which object is meant; readable, and it outlives the row. A
+    change to that field is a rename, which such a reader follows."""
+    return getattr(obj, type(obj).NATURAL_KEY)
+
+
 def json_value(field: models.Field, value):
-    """A field's value as it appears in an audit diff: JSON-safe and readable."""
+    """A field's value as it appears in an audit diff: JSON-safe and readable; a related
+    object by its natural key (the one place relations are rendered)."""
     if value is None:
         return None
     if field.is_relation:
-        # Natural keys (a provider's slug, a model's name) outlive the row they name.
         related = field.related_model._base_manager.filter(pk=value).first()
-        return str(related) if related is not None else f"#{value}"
+        return natural_key(related) if related is not None else f"#{value}"
     if isinstance(value, decimal.Decimal):
         return decimal_text(value)
     if isinstance(value, datetime.date | datetime.datetime):
@@ -59,7 +67,7 @@ def field_value(record, field: models.Field):
     """`json_value` of a record's field, using a related object already loaded if there is one."""
     if field.is_relation and field.is_cached(record):
         related = getattr(record, field.name)
-        return str(related) if related is not None else None
+        return natural_key(related) if related is not None else None
     return json_value(field, getattr(record, field.attname))
 
 
