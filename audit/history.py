@@ -113,17 +113,43 @@ class AuditedHistory(HistoricalRecords):
     def get_change_reason_for_object(self, instance, history_type, using):
         return super().get_change_reason_for_object(instance, history_type, using) or current_change().reason
 
-    def create_historical_record(self, instance, history_type, using=None):
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        if self.cls is sender:  # (simple-history's own check: the model this history is of)
+            models.signals.pre_save.connect(self.pre_save, sender=sender, weak=False)
+
+    def pre_save(self, instance, raw=False, **kwargs):
+        """Before an update: what it will be compared with, kept on the instance until its
+        record is written (after the save, when the row no longer shows the old values)."""
+        if not raw and not instance._state.adding:
+            instance._audit_previous = self._previous_record(instance)
+
+    def _previous_record(self, instance):
+        """The object as it is before this save: its newest history record, or, for an
+        object whose history starts now (made by a migration, or written around the
+        signals), its stored row, as a record."""
         history = getattr(instance, self.manager_name)
-        record = history.model(**{f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)})
+        previous = history.first()
+        if previous is not None:
+            return previous
+        stored = type(instance)._base_manager.using(instance._state.db).filter(pk=instance.pk).first()
+        return self._record_of(stored) if stored is not None else None
+
+    def _record_of(self, instance):
+        history = getattr(instance, self.manager_name)
+        return history.model(**{f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)})
+
+    def create_historical_record(self, instance, history_type, using=None):
+        record = self._record_of(instance)
         if history_type == "~":
-            previous = history.first()
+            # Read before the save (pre_save); the newest record when saved without that signal.
+            previous = instance.__dict__.pop("_audit_previous", None) or getattr(instance, self.manager_name).first()
             changes = (
-                diff_changes(record, previous) if previous else snapshot_changes(history.model, record, created=True)
+                diff_changes(record, previous) if previous else snapshot_changes(type(record), record, created=True)
             )
             if not changes:
                 return
         else:
-            changes = snapshot_changes(history.model, record, created=history_type == "+")
+            changes = snapshot_changes(type(record), record, created=history_type == "+")
 
         record_object_change(self, instance, history_type, changes, using=using)

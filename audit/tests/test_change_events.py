@@ -133,3 +133,19 @@ def test_a_retention_run_is_recorded_but_is_no_registry_event():
 
     entry = AuditEntry.objects.get(pk__gt=before)
     assert (entry.object_type, entry.event_type) == ("history", "")
+
+
+# Found by the replay property (models_registry/tests/test_properties_change_events.py).
+
+
+def test_the_first_change_to_an_object_made_without_history_names_only_what_changed():
+    general = Industry.objects.get(slug="general")  # made by a migration: no history yet
+    assert not general.history.exists()
+    before = last_entry_id()
+
+    general.name = "General use"
+    reference_save(instance=general, actor=None)
+
+    [event] = events_since(before)
+    assert event["type"] == "industry.updated"
+    assert event["changes"] == {"name": {"old": "General", "new": "General use"}}
