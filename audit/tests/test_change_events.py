@@ -149,3 +149,14 @@ def test_the_first_change_to_an_object_made_without_history_names_only_what_chan
     [event] = events_since(before)
     assert event["type"] == "industry.updated"
     assert event["changes"] == {"name": {"old": "General", "new": "General use"}}
+
+
+def test_a_provider_an_import_creates_is_recorded_with_every_field_as_any_new_provider():
+    reference_save(instance=Provider(slug="by-hand", name="by-hand"), actor=None)
+    import_models(read_source("models.csv", b"name,provider\nimported-1,imported\n"), actor=None)
+
+    created = {
+        event["object"]["name"]: event["changes"] for event in events_since() if event["type"] == "provider.created"
+    }
+    assert set(created["imported"]) == set(created["by-hand"]) == {"slug", "name", "website", "description"}
+    assert created["imported"]["website"] == {"old": None, "new": ""}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
-from audit.history import audited_fields, field_value
+from audit.history import audited_fields, field_value, snapshot_changes
 from models_registry.folding import fold
 from models_registry.importing import registry_reads
 from models_registry.importing.source import SourceFile, SourceRow
@@ -369,25 +369,17 @@ def _fail_rows_whose_successor_fails(rows: list[RowPlan]) -> None:
             settled.add(id(item))
 
 
-def _profile_snapshot(model_name: str, profile: ModelIndustryProfile) -> dict:
-    return {
-        "model": model_name,
-        "industry": profile.industry.slug,
-        "enabled": profile.enabled,
-        "settings": profile.settings,
-    }
-
-
 def _profile_changes(
     row: RowPlan, stored_profiles: list[ModelIndustryProfile], wanted: list[ModelIndustryProfile]
 ) -> list[ProfileChange]:
     stored = {p.industry_id: p for p in stored_profiles}
     changes = []
+    for profile in [*wanted, *stored.values()]:
+        profile.model = row.model  # named as the model will be named (a row may rename it by case)
     for profile in wanted:
         current = stored.pop(profile.industry_id, None)
         if current is None:
-            snapshot = _profile_snapshot(row.name, profile)
-            changes.append(ProfileChange(NEW, profile, {k: {"old": None, "new": v} for k, v in snapshot.items()}))
+            changes.append(ProfileChange(NEW, profile, snapshot_changes(PROFILE_HISTORY, profile, created=True)))
         elif (current.enabled, current.settings) != (profile.enabled, profile.settings):
             diff = {
                 key: {"old": getattr(current, key), "new": getattr(profile, key)}
@@ -397,8 +389,7 @@ def _profile_changes(
             current.enabled, current.settings = profile.enabled, profile.settings
             changes.append(ProfileChange(UPDATE, current, diff))
     for current in stored.values():
-        snapshot = _profile_snapshot(row.name, current)
-        changes.append(ProfileChange("delete", current, {k: {"old": v, "new": None} for k, v in snapshot.items()}))
+        changes.append(ProfileChange("delete", current, snapshot_changes(PROFILE_HISTORY, current, created=False)))
     return changes
 
 
