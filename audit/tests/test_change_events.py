@@ -160,3 +160,17 @@ def test_a_provider_an_import_creates_is_recorded_with_every_field_as_any_new_pr
     }
     assert set(created["imported"]) == set(created["by-hand"]) == {"slug", "name", "website", "description"}
     assert created["imported"]["website"] == {"old": None, "new": ""}
+
+
+def test_an_import_that_renames_a_model_records_the_rename_before_its_profiles_changes():
+    AIModelFactory(name="m-1", industries=[profile("general")])
+    before = last_entry_id()
+
+    import_models(read_source("models.csv", b"name,industries\nM-1,[]\n"), actor=None)
+
+    rename, removed = events_since(before)
+    assert (rename["object"]["type"], rename["changes"]) == ("aimodel", {"name": {"old": "m-1", "new": "M-1"}})
+    assert (removed["object"]["type"], removed["changes"]["model"]) == (
+        "modelindustryprofile",
+        {"old": "M-1", "new": None},
+    )

@@ -54,9 +54,11 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     AIModel.objects.bulk_update([row.model for row in late], ["successor"], batch_size=BATCH)
 
     _claim_names(created, updated)
-    _write_profiles([row for row in plan.model_rows if row.profile_changes], timestamp)
+    # The models' records before their profiles': a reader of the change events meets a
+    # model (created, renamed) before the profiles that name it.
     record_changes(AIModel, "+", [ObjectChange(r.model, r.changes) for r in created], timestamp)
     record_changes(AIModel, "~", [ObjectChange(r.model, r.changes) for r in updated], timestamp)
+    _write_profiles([row for row in plan.model_rows if row.profile_changes], timestamp)
 
 
 def _create_providers(providers: list[Provider], timestamp) -> None:
