@@ -3,6 +3,7 @@ typed from one vocabulary, naming the model it concerns and the provider, and li
 commit order with the catalog version the change became part of, whatever the door."""
 
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
@@ -174,3 +175,14 @@ def test_an_import_that_renames_a_model_records_the_rename_before_its_profiles_c
         "modelindustryprofile",
         {"old": "M-1", "new": None},
     )
+
+
+def test_an_import_naming_a_successor_by_its_new_name_records_no_change_of_successor():
+    AIModelFactory(name="m-2", successor=AIModelFactory(name="m-1"))
+    before = last_entry_id()
+    rows = [{"name": "M-1"}, {"name": "m-2", "successor": "M-1"}]
+
+    import_models(read_source("models.json", json.dumps(rows).encode()), actor=None)
+
+    [rename] = events_since(before)
+    assert (rename["object"]["name"], rename["changes"]) == ("M-1", {"name": {"old": "m-1", "new": "M-1"}})
