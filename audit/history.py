@@ -26,14 +26,22 @@ def history_user(instance=None, request=None, **kwargs):
     return current_change().user
 
 
+def natural_key(obj: models.Model) -> str:
+    """How an audit diff names an object another one points at: its model's NATURAL_KEY
+    field (a provider's slug, an industry's slug, a model's name). Unique, so a reader of
+    the change events knows which object is meant; readable, and it outlives the row. A
+    change to that field is a rename, which such a reader follows."""
+    return getattr(obj, type(obj).NATURAL_KEY)
+
+
 def json_value(field: models.Field, value):
-    """A field's value as it appears in an audit diff: JSON-safe and readable."""
+    """A field's value as it appears in an audit diff: JSON-safe and readable; a related
+    object by its natural key (the one place relations are rendered)."""
     if value is None:
         return None
     if field.is_relation:
-        # Natural keys (a provider's slug, a model's name) outlive the row they name.
         related = field.related_model._base_manager.filter(pk=value).first()
-        return str(related) if related is not None else f"#{value}"
+        return natural_key(related) if related is not None else f"#{value}"
     if isinstance(value, decimal.Decimal):
         return decimal_text(value)
     if isinstance(value, datetime.date | datetime.datetime):
@@ -59,7 +67,7 @@ def field_value(record, field: models.Field):
     """`json_value` of a record's field, using a related object already loaded if there is one."""
     if field.is_relation and field.is_cached(record):
         related = getattr(record, field.name)
-        return str(related) if related is not None else None
+        return natural_key(related) if related is not None else None
     return json_value(field, getattr(record, field.attname))
 
 
@@ -105,17 +113,43 @@ class AuditedHistory(HistoricalRecords):
     def get_change_reason_for_object(self, instance, history_type, using):
         return super().get_change_reason_for_object(instance, history_type, using) or current_change().reason
 
-    def create_historical_record(self, instance, history_type, using=None):
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        if self.cls is sender:  # (simple-history's own check: the model this history is of)
+            models.signals.pre_save.connect(self.pre_save, sender=sender, weak=False)
+
+    def pre_save(self, instance, raw=False, **kwargs):
+        """Before an update: what it will be compared with, kept on the instance until its
+        record is written (after the save, when the row no longer shows the old values)."""
+        if not raw and not instance._state.adding:
+            instance._audit_previous = self._previous_record(instance)
+
+    def _previous_record(self, instance):
+        """The object as it is before this save: its newest history record, or, for an
+        object whose history starts now (made by a migration, or written around the
+        signals), its stored row, as a record."""
         history = getattr(instance, self.manager_name)
-        record = history.model(**{f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)})
+        previous = history.first()
+        if previous is not None:
+            return previous
+        stored = type(instance)._base_manager.using(instance._state.db).filter(pk=instance.pk).first()
+        return self._record_of(stored) if stored is not None else None
+
+    def _record_of(self, instance):
+        history = getattr(instance, self.manager_name)
+        return history.model(**{f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)})
+
+    def create_historical_record(self, instance, history_type, using=None):
+        record = self._record_of(instance)
         if history_type == "~":
-            previous = history.first()
+            # Read before the save (pre_save); the newest record when saved without that signal.
+            previous = instance.__dict__.pop("_audit_previous", None) or getattr(instance, self.manager_name).first()
             changes = (
-                diff_changes(record, previous) if previous else snapshot_changes(history.model, record, created=True)
+                diff_changes(record, previous) if previous else snapshot_changes(type(record), record, created=True)
             )
             if not changes:
                 return
         else:
-            changes = snapshot_changes(history.model, record, created=history_type == "+")
+            changes = snapshot_changes(type(record), record, created=history_type == "+")
 
         record_object_change(self, instance, history_type, changes, using=using)

@@ -3,6 +3,7 @@ typed from one vocabulary, naming the model it concerns and the provider, and li
 commit order with the catalog version the change became part of, whatever the door."""
 
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
@@ -133,3 +134,55 @@ def test_a_retention_run_is_recorded_but_is_no_registry_event():
 
     entry = AuditEntry.objects.get(pk__gt=before)
     assert (entry.object_type, entry.event_type) == ("history", "")
+
+
+# Found by the replay property (models_registry/tests/test_properties_change_events.py).
+
+
+def test_the_first_change_to_an_object_made_without_history_names_only_what_changed():
+    general = Industry.objects.get(slug="general")  # made by a migration: no history yet
+    assert not general.history.exists()
+    before = last_entry_id()
+
+    general.name = "General use"
+    reference_save(instance=general, actor=None)
+
+    [event] = events_since(before)
+    assert event["type"] == "industry.updated"
+    assert event["changes"] == {"name": {"old": "General", "new": "General use"}}
+
+
+def test_a_provider_an_import_creates_is_recorded_with_every_field_as_any_new_provider():
+    reference_save(instance=Provider(slug="by-hand", name="by-hand"), actor=None)
+    import_models(read_source("models.csv", b"name,provider\nimported-1,imported\n"), actor=None)
+
+    created = {
+        event["object"]["name"]: event["changes"] for event in events_since() if event["type"] == "provider.created"
+    }
+    assert set(created["imported"]) == set(created["by-hand"]) == {"slug", "name", "website", "description"}
+    assert created["imported"]["website"] == {"old": None, "new": ""}
+
+
+def test_an_import_that_renames_a_model_records_the_rename_before_its_profiles_changes():
+    AIModelFactory(name="m-1", industries=[profile("general")])
+    before = last_entry_id()
+
+    import_models(read_source("models.csv", b"name,industries\nM-1,[]\n"), actor=None)
+
+    rename, removed = events_since(before)
+    assert (rename["object"]["type"], rename["changes"]) == ("aimodel", {"name": {"old": "m-1", "new": "M-1"}})
+    assert (removed["object"]["type"], removed["changes"]["model"]) == (
+        "modelindustryprofile",
+        {"old": "M-1", "new": None},
+    )
+
+
+def test_an_import_naming_a_successor_by_its_new_name_records_no_change_of_successor():
+    AIModelFactory(name="m-2", successor=AIModelFactory(name="m-1"))
+    before = last_entry_id()
+    rows = [{"name": "M-1"}, {"name": "m-2", "successor": "M-1"}]
+
+    import_models(read_source("models.json", json.dumps(rows).encode()), actor=None)
+
+    [rename] = events_since(before)
+    assert (rename["object"]["name"], rename["changes"]) == ("M-1", {"name": {"old": "m-1", "new": "M-1"}})

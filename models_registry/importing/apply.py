@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.bulk import insert_objects, insert_rows
+from audit.history import snapshot_changes
 from audit.writer import ObjectChange, record_changes
 from models_registry.folding import fold
 from models_registry.importing.plan import NEW, UPDATE, ImportPlan, RowPlan
@@ -53,17 +54,19 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     AIModel.objects.bulk_update([row.model for row in late], ["successor"], batch_size=BATCH)
 
     _claim_names(created, updated)
-    _write_profiles([row for row in plan.model_rows if row.profile_changes], timestamp)
+    # The models' records before their profiles': a reader of the change events meets a
+    # model (created, renamed) before the profiles that name it.
     record_changes(AIModel, "+", [ObjectChange(r.model, r.changes) for r in created], timestamp)
     record_changes(AIModel, "~", [ObjectChange(r.model, r.changes) for r in updated], timestamp)
+    _write_profiles([row for row in plan.model_rows if row.profile_changes], timestamp)
 
 
 def _create_providers(providers: list[Provider], timestamp) -> None:
     Provider.objects.bulk_create(providers, batch_size=BATCH)
-    changes = [
-        ObjectChange(p, {"slug": {"old": None, "new": p.slug}, "name": {"old": None, "new": p.name}}) for p in providers
-    ]
-    record_changes(Provider, "+", changes, timestamp)
+    history = Provider.history.model
+    record_changes(
+        Provider, "+", [ObjectChange(p, snapshot_changes(history, p, created=True)) for p in providers], timestamp
+    )
 
 
 def _claim_names(created: list[RowPlan], updated: list[RowPlan]) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
-from audit.history import audited_fields, field_value
+from audit.history import audited_fields, field_value, snapshot_changes
 from models_registry.folding import fold
 from models_registry.importing import registry_reads
 from models_registry.importing.source import SourceFile, SourceRow
@@ -44,6 +44,7 @@ class RowPlan:
     profile_changes: list[ProfileChange] = field(default_factory=list)
     successor_row: "RowPlan | None" = None  # a successor created by this same file
     before: dict | None = None  # the model's audited values before the import (None: new)
+    before_successor: int | None = None  # the id of its successor before the import
     wanted_profiles: list = field(default_factory=list)  # validated, unsaved profiles
     alias_target: "RowPlan | None" = None  # for a LiteLLM alias entry: the model it names
     counted: bool = True  # False for a model changed only through alias entries
@@ -184,7 +185,8 @@ class Planner:
 
     def _build(self, row: RowPlan) -> None:
         model = self.existing.get(fold(row.name))
-        row.before = _rendered(model) if model is not None else None
+        if model is not None:
+            row.before, row.before_successor = _rendered(model), model.successor_id
         model = model or AIModel()
         row.model = model
         for column, value in row.values.items():
@@ -246,6 +248,7 @@ class Planner:
                 values={"name": model.name},
                 model=model,
                 before=_rendered(model),
+                before_successor=model.successor_id,
                 counted=False,
             )
             self.plan.rows.append(target)  # written like any row; the alias entry is what is counted
@@ -333,6 +336,9 @@ class Planner:
         after = _rendered(row.model)
         if row.successor_row is not None:
             after["successor"] = row.successor_row.name
+        if row.before_successor is not None and row.model.successor_id == row.before_successor:
+            # The same successor, perhaps renamed by this file: that rename is its own change.
+            after["successor"] = row.before["successor"]
         if row.before is None:
             row.kind = NEW
             row.changes = {name: {"old": None, "new": value} for name, value in after.items() if value is not None}
@@ -369,25 +375,17 @@ def _fail_rows_whose_successor_fails(rows: list[RowPlan]) -> None:
             settled.add(id(item))
 
 
-def _profile_snapshot(model_name: str, profile: ModelIndustryProfile) -> dict:
-    return {
-        "model": model_name,
-        "industry": profile.industry.slug,
-        "enabled": profile.enabled,
-        "settings": profile.settings,
-    }
-
-
 def _profile_changes(
     row: RowPlan, stored_profiles: list[ModelIndustryProfile], wanted: list[ModelIndustryProfile]
 ) -> list[ProfileChange]:
     stored = {p.industry_id: p for p in stored_profiles}
     changes = []
+    for profile in [*wanted, *stored.values()]:
+        profile.model = row.model  # named as the model will be named (a row may rename it by case)
     for profile in wanted:
         current = stored.pop(profile.industry_id, None)
         if current is None:
-            snapshot = _profile_snapshot(row.name, profile)
-            changes.append(ProfileChange(NEW, profile, {k: {"old": None, "new": v} for k, v in snapshot.items()}))
+            changes.append(ProfileChange(NEW, profile, snapshot_changes(PROFILE_HISTORY, profile, created=True)))
         elif (current.enabled, current.settings) != (profile.enabled, profile.settings):
             diff = {
                 key: {"old": getattr(current, key), "new": getattr(profile, key)}
@@ -397,8 +395,7 @@ def _profile_changes(
             current.enabled, current.settings = profile.enabled, profile.settings
             changes.append(ProfileChange(UPDATE, current, diff))
     for current in stored.values():
-        snapshot = _profile_snapshot(row.name, current)
-        changes.append(ProfileChange("delete", current, {k: {"old": v, "new": None} for k, v in snapshot.items()}))
+        changes.append(ProfileChange("delete", current, snapshot_changes(PROFILE_HISTORY, current, created=False)))
     return changes
 
 

@@ -123,6 +123,7 @@ class AIModel(RegistryModel):
     CONSTRAINT_FIELDS = {"name_taken": "name"}
     LABEL_FIELDS = ("name", "display_name")
     EVENT_PREFIX = "model"
+    NATURAL_KEY = "name"
     AUDIT_PROVIDER = "provider_id"
 
     class Meta:

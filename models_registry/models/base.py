@@ -90,6 +90,9 @@ class RegistryModel(models.Model):
     # (ORM lookup) to the provider a change concerns, for the feed's provider filter.
     EVENT_PREFIX = ""
     AUDIT_PROVIDER: str | None = None
+    # The unique field that names an object wherever another one points at it (in audit
+    # diffs and so in change events: audit.history.natural_key); none for parts.
+    NATURAL_KEY: str | None = None
 
     class Meta:
         abstract = True

@@ -36,6 +36,7 @@ class Industry(RegistryModel):
 
     LABEL_FIELDS = ("name",)
     EVENT_PREFIX = "industry"
+    NATURAL_KEY = "slug"
 
     class Meta:
         ordering = ["slug"]

@@ -25,6 +25,7 @@ class Provider(RegistryModel):
 
     LABEL_FIELDS = ("name",)
     EVENT_PREFIX = "provider"
+    NATURAL_KEY = "slug"
     AUDIT_PROVIDER = "id"
 
     class Meta:
