@@ -226,6 +226,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 # Seconds a client is asked to wait (Retry-After) when the database cannot be reached (503).
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
 
+# The change feed (GET /api/v1/changes): the longest a `wait` is honoured, in seconds (at most
+# 30, the contract's bound). Lower it below a proxy's read timeout if that is shorter.
+CHANGE_FEED_MAX_WAIT = env.int("CHANGE_FEED_MAX_WAIT", default=30)
+if not 0 <= CHANGE_FEED_MAX_WAIT <= 30:
+    raise ImproperlyConfigured("CHANGE_FEED_MAX_WAIT is a number of seconds from 0 to 30.")
+
 # Import files (docs/operators.md "Import limits"; the defaults are in models_registry/limits.py).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=32 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
