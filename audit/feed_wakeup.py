@@ -154,8 +154,8 @@ class PostgresListener:
         params.pop("cursor_factory", None)
         with psycopg.Connection.connect(**params, autocommit=True) as listening:
             listening.execute(f"LISTEN {CHANNEL}")
-            bell.ready.set()
             bell.ring()  # whatever committed before it listened: readers read again
+            bell.ready.set()
             while not bell.should_stop():
                 for _notice in listening.notifies(timeout=LISTEN_TICK):
                     bell.ring()
@@ -180,8 +180,8 @@ class RedisSubscriber:
             while (message := subscription.get_message(timeout=LISTEN_TICK)) is None or message["type"] != "subscribe":
                 if time.monotonic() > deadline:
                     raise TimeoutError("Redis did not confirm the subscription")
-            bell.ready.set()
             bell.ring()
+            bell.ready.set()
             while not bell.should_stop():
                 message = subscription.get_message(timeout=LISTEN_TICK)
                 if message is not None and message["type"] == "message":

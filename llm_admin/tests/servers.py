@@ -33,9 +33,13 @@ def current_database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+CONFIG = "llm_admin/gunicorn.conf.py"
+
+
 @contextlib.contextmanager
-def gunicorn(database_url: str, **environment: str) -> Iterator[int]:
-    """gunicorn serving llm_admin.wsgi on a free 127.0.0.1 port; yields the port."""
+def gunicorn(database_url: str, *, config: bool = False, **environment: str) -> Iterator[int]:
+    """gunicorn serving llm_admin.wsgi on a free 127.0.0.1 port, with one worker (and, with
+    `config`, the production settings of llm_admin/gunicorn.conf.py otherwise); yields the port."""
     port = free_port()
     env = {
         **os.environ,
@@ -48,6 +52,8 @@ def gunicorn(database_url: str, **environment: str) -> Iterator[int]:
     }
     env.pop("REDIS_URL", None)  # the in-process cache: these tests are not about Redis
     command = [sys.executable, "-m", "gunicorn", "llm_admin.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    if config:
+        command += ["--config", CONFIG]
     with tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
 
