@@ -102,6 +102,15 @@ def _page_query(where: FeedFilter, after: int | None, limit: int, using: str) ->
     link = connection.ops.quote_name(AuditLink._meta.db_table)
     entry = connection.ops.quote_name(AuditEntry._meta.db_table)
     conditions, params = _conditions(where, lambda values: ", ".join(["%s"] * len(values)))
+    # Links first, each entry looked up by its id: the scan costs the window at most, however
+    # long the log. Left to themselves the planners may rather scan every entry for a filter
+    # (a provider's, say) and join: PostgreSQL's LATERAL ... OFFSET 0 and SQLite's CROSS JOIN
+    # fix the order instead.
+    if connection.vendor == "postgresql":
+        entries = f"CROSS JOIN LATERAL (SELECT * FROM {entry} WHERE id = l.entry_id OFFSET 0) e"  # noqa: S608
+    else:
+        entries = f"CROSS JOIN {entry} e"
+        conditions.insert(0, "e.id = l.entry_id")
     # Each MIN/MAX its own subquery: both databases answer one from the primary key's index
     # (SQLite only when it is alone in its SELECT). The page is LEFT JOINed to the bounds, so
     # that an empty page still brings them.
@@ -114,7 +123,7 @@ def _page_query(where: FeedFilter, after: int | None, limit: int, using: str) ->
         SELECT bounds.oldest AS feed_oldest, bounds.newest AS feed_newest, start.position AS feed_start, page.*
         FROM bounds CROSS JOIN start LEFT JOIN (
             SELECT l.position AS feed_position, l.catalog_version AS feed_catalog_version, e.*
-            FROM {link} l JOIN {entry} e ON e.id = l.entry_id
+            FROM {link} l {entries}
             WHERE l.position > (SELECT position FROM start)
               AND l.position <= (SELECT position FROM start) + %s
               AND {" AND ".join(conditions)}

@@ -8,12 +8,20 @@ the benchmark) and still have threads for everything else, so however the kernel
 connections over the workers, waiting clients never queue other requests behind them.
 Threads that wait cost no CPU; the workers (one per CPU) are what run Python in parallel.
 
-Every value can be set in the environment (GUNICORN_WORKERS, GUNICORN_THREADS) or on the
-command line, which wins over this file.
+On PostgreSQL the threads of a worker share a pool of DATABASE_POOL_MAX_SIZE connections
+(default 10 here; see llm_admin/settings.py): a thread holds one only while its request
+runs, so the connections stay within what PostgreSQL allows (workers x pool size, plus
+one LISTEN connection per worker) however many threads there are.
+
+Every value can be set in the environment (GUNICORN_WORKERS, GUNICORN_THREADS,
+DATABASE_POOL_MAX_SIZE) or, for gunicorn's own, on the command line, which wins over this file.
 """
 
 import multiprocessing
 import os
+
+# Read by the settings in each worker (they inherit this process's environment).
+os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "10")
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"

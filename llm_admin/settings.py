@@ -100,7 +100,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # A threaded server (llm_admin/gunicorn.conf.py) sets DATABASE_POOL_MAX_SIZE: each process
+    # then shares that many connections among its threads (psycopg's pool), each request
+    # taking one for as long as it runs, instead of every thread keeping one of its own.
+    # Without it, each thread keeps its connection for DATABASE_CONN_MAX_AGE seconds.
+    DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+    if DATABASE_POOL_MAX_SIZE:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # a request gives its connection back when it ends
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "pool",
+            # A request waits at most `timeout` seconds for a free connection (then 503).
+            {"min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": 10},
+        )
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # No JIT: a list page's plan over a large table is costed high enough to be JIT-compiled,
     # which takes longer (tens of ms) than running it. Options in DATABASE_URL win.
