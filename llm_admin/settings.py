@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BulkActionEnum": "models_registry.choices.BulkAction",
         "AuditActionEnum": "audit.choices.AuditAction",
+        "EventTypeEnum": "audit.choices.EventType",
     },
 }
 

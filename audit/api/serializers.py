@@ -48,9 +48,9 @@ class FieldChangeSerializer(serializers.Serializer):
     new = serializers.JSONField(allow_null=True)
 
 
+# Describes, for the schema, the event `audit.events.event_of` makes. (No docstring: the
+# schema would show it.)
 class ChangeEventSerializer(serializers.Serializer):
-    """A change event as `audit.events.event_of` makes it (docs/contract.md §7): this
-    serializer only describes it in the schema."""
 
     id = serializers.CharField(help_text="evt_<audit entry id>: unique and stable")
     cursor = serializers.CharField(help_text="Opaque; pass it as `after` to read what follows this event.")

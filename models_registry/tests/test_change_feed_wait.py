@@ -13,6 +13,7 @@ import orjson
 import pytest
 from django.conf import settings
 from django.db import connection, connections, transaction
+from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
 from audit import feed_wakeup
@@ -209,3 +210,17 @@ def test_a_reader_on_one_server_is_answered_when_another_server_commits(make_use
     assert status == 200, body
     assert [event["object"]["name"] for event in orjson.loads(body)["results"]] == ["written-elsewhere"]
     assert answer["at"] - sent_at < WAKE_UP_SECONDS
+
+
+def test_an_operator_may_keep_waits_shorter(settings, make_user):
+    """CHANGE_FEED_MAX_WAIT (e.g. below a proxy's read timeout) caps what clients ask for."""
+    settings.CHANGE_FEED_MAX_WAIT = 1
+    _, key = api_token_create(user=make_user("viewer"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    started = time.monotonic()
+
+    response = client.get("/api/v1/changes", {"after": newest(), "wait": 30})
+
+    assert response.status_code == 200 and response.json()["results"] == []
+    assert 1 <= time.monotonic() - started < 5
