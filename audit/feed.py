@@ -28,9 +28,13 @@ from audit.models import AuditEntry, AuditLink
 # events (retention entries, the only links that are no events, are rare); a rare filter
 # over a long log advances by this much per request instead of reading the whole log.
 SCAN_WINDOW = 10_000
-# While waiting, a reader reads again at least this often even if no wake-up came (one
-# lost in transit, say): the longest a missed wake-up can delay an answer.
+# While its process's listener is down (reconnecting), a waiting reader reads again this
+# often instead of relying on wake-ups. While it listens, a reader sleeps until woken: 200
+# idle readers re-reading every few seconds would be a load of their own.
 RECHECK_SECONDS = 5.0
+# A waiting reader reads again at most this often, however often changes commit: a reader
+# whose filter matches rarely would otherwise read once per commit anywhere in the registry.
+REREAD_SECONDS = 0.2
 MAX_CURSOR_DIGITS = 18  # a bigint holds every position a chain can reach
 
 
@@ -176,13 +180,14 @@ def follow_changes(
     deadline = time.monotonic() + wait
     bell = feed_wakeup.bell(using) if wait > 0 else None
     heard = bell.rings if bell else 0  # before reading: a commit after the read rings later
-    page = read_changes(after=after, limit=limit, where=where, using=using)
+    page, read_at = read_changes(after=after, limit=limit, where=where, using=using), time.monotonic()
     while bell is not None and not page.results and page.caught_up:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         release_connection(using)
-        bell.wait(heard, timeout=min(remaining, RECHECK_SECONDS))
+        bell.wait(heard, timeout=remaining if bell.ready.is_set() else min(remaining, RECHECK_SECONDS))
+        time.sleep(max(0.0, min(read_at + REREAD_SECONDS, deadline) - time.monotonic()))
         heard = bell.rings
-        page = read_changes(after=int(page.next), limit=limit, where=where, using=using)
+        page, read_at = read_changes(after=int(page.next), limit=limit, where=where, using=using), time.monotonic()
     return page

@@ -14,7 +14,10 @@ closing it, after IDLE_SECONDS without a waiter.
 
 A ring only says "something committed: read again". The reader's cursor, not the message,
 decides what is new, so a lost, late or repeated message can neither lose nor repeat an
-event; a lost one delays an answer by `audit.feed.RECHECK_SECONDS` at most.
+event; a lost one (a Redis PUBLISH that failed) delays an answer to the end of its wait at
+most, and the client's next request reads the change. When the listener's connection fails,
+every waiter is woken to read again, and re-reads every `audit.feed.RECHECK_SECONDS` until
+the listener is back.
 """
 
 import logging

@@ -51,7 +51,6 @@ class FieldChangeSerializer(serializers.Serializer):
 # Describes, for the schema, the event `audit.events.event_of` makes. (No docstring: the
 # schema would show it.)
 class ChangeEventSerializer(serializers.Serializer):
-
     id = serializers.CharField(help_text="evt_<audit entry id>: unique and stable")
     cursor = serializers.CharField(help_text="Opaque; pass it as `after` to read what follows this event.")
     type = serializers.ChoiceField(choices=EventType.choices)

@@ -4,6 +4,7 @@ connection wrote it: PostgreSQL LISTEN/NOTIFY, else Redis pub/sub, else polling.
 reader holds no database connection; its process holds one listener connection however
 many readers wait."""
 
+import itertools
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
-from audit import feed_wakeup
+from audit import feed, feed_wakeup
 from audit.feed import FeedFilter, follow_changes
 from audit.models import AuditLink
 from llm_admin.tests import servers
@@ -224,3 +225,23 @@ def test_an_operator_may_keep_waits_shorter(settings, make_user):
 
     assert response.status_code == 200 and response.json()["results"] == []
     assert 1 <= time.monotonic() - started < 5
+
+
+def test_a_waiting_reader_reads_again_at_most_every_fifth_of_a_second(monkeypatch):
+    """However often unrelated changes commit (each a NOTIFY on PostgreSQL), a reader whose
+    filter they miss reads again at most every REREAD_SECONDS."""
+    watched = AIModelFactory(name="watched")
+    others = [AIModelFactory(provider=watched.provider) for _ in range(2)]
+    reads = []
+    real_read = feed.read_changes
+    monkeypatch.setattr(feed, "read_changes", lambda **kwargs: reads.append(time.monotonic()) or real_read(**kwargs))
+    waiter = Waiter(wait=3, where=FeedFilter(model_ids=frozenset({watched.pk}))).start_waiting()
+
+    started = time.monotonic()
+    while time.monotonic() - started < 1.5:
+        aimodel_update(model=others[len(reads) % 2], actor=None, description=f"{time.monotonic()}")
+    waiter.join(timeout=10)
+
+    gaps = [later - earlier for earlier, later in itertools.pairwise(reads)]
+    assert waiter.page.results == []
+    assert gaps and min(gaps) >= feed.REREAD_SECONDS - 0.01
