@@ -113,6 +113,16 @@ def _lift_truncate_guard():
 
 
 @pytest.fixture(autouse=True)
+def _change_feed_listeners_stopped():
+    """A test that waited on the change feed started its process's listener thread, whose
+    connection would outlive the test (and keep the test database from being dropped)."""
+    yield
+    from audit.feed_wakeup import stop_all
+
+    stop_all()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Every test starts with an empty cache: no throttle counts (failed tokens, requests per
     client) or cached lists carried over from an earlier test."""

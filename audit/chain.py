@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connections, transaction
 
+from audit import feed_wakeup
 from audit.bulk import insert_rows
 from audit.models import AuditChainHead, AuditEntry, AuditLink
 
@@ -146,6 +147,7 @@ def link_entries(written: list, *, using: str = "default", catalog_version: int 
         insert_rows(AuditLink, ["position", "entry_id", "previous", "digest", "catalog_version"], links, using=using)
         if links:
             AuditChainHead.objects.using(using).filter(pk=1).update(position=head.position, digest=head.digest)
+            feed_wakeup.announce(using)  # the change feed's waiting readers hear of it at commit
     return len(links)
 
 

@@ -31,6 +31,7 @@ BENCHMARKS = [
     "bench.list_api",
     "bench.hung_cache",
     "bench.settings_validation",
+    "bench.change_feed",
 ]
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # The URL only picks the backend; the run itself creates a temporary file.
@@ -89,6 +90,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--list-models", type=positive, default=100_000, help="models behind the list API (100,000)")
     parser.add_argument("--requests", type=positive, default=30, help="timed requests per list API case (30)")
+    parser.add_argument(
+        "--feed-events", type=positive, default=20_000, help="events one client reads from the change feed (20,000)"
+    )
     return parser.parse_args(argv)
 
 

@@ -100,7 +100,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # A threaded server (llm_admin/gunicorn.conf.py) sets DATABASE_POOL_MAX_SIZE: each process
+    # then shares that many connections among its threads (psycopg's pool), each request
+    # taking one for as long as it runs, instead of every thread keeping one of its own.
+    # Without it, each thread keeps its connection for DATABASE_CONN_MAX_AGE seconds.
+    DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+    if DATABASE_POOL_MAX_SIZE:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # a request gives its connection back when it ends
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "pool",
+            # A request waits at most `timeout` seconds for a free connection (then 503).
+            {"min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": 10},
+        )
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # No JIT: a list page's plan over a large table is costed high enough to be JIT-compiled,
     # which takes longer (tens of ms) than running it. Options in DATABASE_URL win.
@@ -226,6 +239,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 # Seconds a client is asked to wait (Retry-After) when the database cannot be reached (503).
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
 
+# The change feed (GET /api/v1/changes): the longest a `wait` is honoured, in seconds (at most
+# 30, the contract's bound). Lower it below a proxy's read timeout if that is shorter.
+CHANGE_FEED_MAX_WAIT = env.int("CHANGE_FEED_MAX_WAIT", default=30)
+if not 0 <= CHANGE_FEED_MAX_WAIT <= 30:
+    raise ImproperlyConfigured("CHANGE_FEED_MAX_WAIT is a number of seconds from 0 to 30.")
+
 # Import files (docs/operators.md "Import limits"; the defaults are in models_registry/limits.py).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=32 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
@@ -269,6 +288,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BulkActionEnum": "models_registry.choices.BulkAction",
         "AuditActionEnum": "audit.choices.AuditAction",
+        "EventTypeEnum": "audit.choices.EventType",
     },
 }
 

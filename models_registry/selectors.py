@@ -8,14 +8,17 @@ from dataclasses import asdict, dataclass
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, ForeignObjectRel, QuerySet
+from django.db.models import Count, ForeignObjectRel, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from audit.events import MODEL_OBJECT_TYPE
+from audit.feed import FeedFilter
+from audit.models import AuditEntry
 from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
 from models_registry.folding import fold
-from models_registry.models import AIModel, CatalogVersion, ModelDependency, RegisteredName
+from models_registry.models import AIModel, CatalogVersion, ModelDependency, Provider, RegisteredName
 from models_registry.models.aimodels import is_name
 
 
@@ -85,6 +88,59 @@ def aimodels_by_name(names: list[str]) -> dict[str, AIModel]:
     lowered = {fold(name) for name in names if is_name(name)}  # no other can be one
     claims = RegisteredName.objects.filter(name__in=lowered).select_related("model__provider")
     return {claim.name: claim.model for claim in claims}
+
+
+def aimodel_id_in_feed(value: str) -> int | None:
+    """The model the change feed's `model=` names: an id (of a model that exists, or that
+    the audit log knows, so a follower keeps its filter after the model is deleted), else a
+    current name or alias, in any case. None if it names none."""
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        pk = int(value)
+        if (
+            AIModel.objects.filter(pk=pk).exists()
+            or AuditEntry.objects.filter(object_type=MODEL_OBJECT_TYPE, object_id=str(pk)).exists()
+        ):
+            return pk
+    model = aimodels_by_name([value]).get(fold(value)) if is_name(value) else None
+    return model.pk if model is not None else None
+
+
+def models_depended_on_by(component: str) -> set[int]:
+    """The ids of the models a component has registered as dependencies, the component named
+    by its `component_name` (what docs/contract.md §7 says) or its `component_id` (what a
+    service surely knows about itself: names may be blank or change)."""
+    rows = ModelDependency.objects.filter(Q(component_name=component) | Q(component_id=component))
+    return set(rows.values_list("model_id", flat=True))
+
+
+def change_feed_filter(
+    *, types: list[str] = (), model: str | None = None, provider: str | None = None, dependent: str | None = None
+) -> FeedFilter:
+    """The change feed's filters (docs/contract.md §7) resolved against the registry: a
+    ValidationError naming each parameter that names nothing."""
+    errors, model_ids, provider_id = {}, None, None
+    if model is not None:
+        pk = aimodel_id_in_feed(model)
+        if pk is None:
+            errors["model"] = ["No model has this id, name or alias."]
+        else:
+            model_ids = {pk}
+    if provider is not None:
+        provider_id = Provider.objects.filter(slug=provider).values_list("pk", flat=True).first()
+        if provider_id is None:
+            errors["provider"] = ["No provider has this slug."]
+    if dependent is not None:
+        depended_on = models_depended_on_by(dependent)
+        if not depended_on:
+            errors["dependent"] = ["No component of this name (or id) has registered a dependency."]
+        model_ids = depended_on if model_ids is None else model_ids & depended_on
+    if errors:
+        raise ValidationError(errors)
+    return FeedFilter(
+        types=tuple(dict.fromkeys(types)),
+        model_ids=frozenset(model_ids) if model_ids is not None else None,
+        provider_id=provider_id,
+    )
 
 
 OPTION_FILTERS = ("model_type", "industry", "capability")

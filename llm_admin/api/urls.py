@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from audit.api.views import AuditEntryViewSet, SecurityEventViewSet
 from llm_admin.api.errors import api_not_found
+from models_registry.api.changes import ChangeFeedView
 from models_registry.api.views import AIModelViewSet, IndustryViewSet, ProviderViewSet
 
 
@@ -27,6 +28,7 @@ app_name = "api"
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("changes", ChangeFeedView.as_view(), name="changes"),
     path("", include(router.urls)),
     re_path(r"^[\s\S]*\Z", api_not_found),
 ]

@@ -33,9 +33,14 @@ def current_database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+CONFIG = "llm_admin/gunicorn.conf.py"
+
+
 @contextlib.contextmanager
-def gunicorn(database_url: str, **environment: str) -> Iterator[int]:
-    """gunicorn serving llm_admin.wsgi on a free 127.0.0.1 port; yields the port."""
+def gunicorn(database_url: str, *, config: bool = False, workers: int | None = 1, **environment: str) -> Iterator[int]:
+    """gunicorn serving llm_admin.wsgi on a free 127.0.0.1 port, with `workers` workers (None:
+    as configured), and with `config` the production settings of llm_admin/gunicorn.conf.py;
+    yields the port."""
     port = free_port()
     env = {
         **os.environ,
@@ -46,8 +51,13 @@ def gunicorn(database_url: str, **environment: str) -> Iterator[int]:
         "PYTHONUNBUFFERED": "1",
         **environment,
     }
-    env.pop("REDIS_URL", None)  # the in-process cache: these tests are not about Redis
-    command = [sys.executable, "-m", "gunicorn", "llm_admin.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    if "REDIS_URL" not in environment:
+        env.pop("REDIS_URL", None)  # the in-process cache: these tests are not about Redis
+    command = [sys.executable, "-m", "gunicorn", "llm_admin.wsgi", "--bind", f"127.0.0.1:{port}"]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if config:
+        command += ["--config", CONFIG]
     with tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
 

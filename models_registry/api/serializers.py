@@ -1,9 +1,12 @@
 """The API's input shapes. They check types and resolve references; the rules about the
 values themselves are the model's, run by the services (`validate_aimodel`) on every door."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from audit.choices import EventType
+from audit.feed import MAX_CURSOR_DIGITS, position_of
 from models_registry.api.fields import (
     StrictBooleanField,
     StrictCharField,
@@ -15,7 +18,12 @@ from models_registry.api.fields import (
 from models_registry.choices import BulkAction, Capability, ModelStatus, ModelType
 from models_registry.filtersets import SLUG_PATTERN
 from models_registry.folding import fold
-from models_registry.limits import DISPLAY_NAME_MAX_LENGTH, REASON_MAX_LENGTH
+from models_registry.limits import (
+    COMPONENT_ID_MAX_LENGTH,
+    COMPONENT_NAME_MAX_LENGTH,
+    DISPLAY_NAME_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+)
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.models.aimodels import (
     CONTEXT_WINDOW_RANGE,
@@ -226,3 +234,71 @@ class IndustrySerializer(StrictModelSerializer):
         model = Industry
         fields = ["id", "slug", "name", "description", "settings_schema"]
         extra_kwargs = {"slug": {"trim_whitespace": False}}  # as sent, blanks refused
+
+
+FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX, FEED_WAIT_MAX = 100, 1000, 30
+
+
+@extend_schema_field({"type": "string", "pattern": f"^[0-9]{{1,{MAX_CURSOR_DIGITS}}}$"})
+class CursorField(StrictCharField):
+    """A change feed cursor (opaque to clients): a position in the audit chain."""
+
+    def to_internal_value(self, data):
+        try:
+            return position_of(super().to_internal_value(data))
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from error
+
+
+class ChangeFeedParameters(serializers.Serializer):
+    """`GET /api/v1/changes`'s query parameters (docs/contract.md §7)."""
+
+    after = CursorField(required=False, help_text="The `next` of the previous answer; left out: from the oldest kept.")
+    limit = StrictIntegerField(
+        required=False, default=FEED_LIMIT_DEFAULT, min_value=1, max_value=FEED_LIMIT_MAX, help_text="Events at most."
+    )
+    type = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices),
+        required=False,
+        default=list,
+        help_text="Only events of these types (repeatable: any of them).",
+    )
+    model = StrictCharField(
+        required=False,
+        max_length=NAME_MAX_LENGTH,
+        help_text="Only events of this model and its parts: an id, or a current name or alias (any case).",
+    )
+    provider = StrictCharField(
+        required=False,
+        max_length=Provider._meta.get_field("slug").max_length,
+        help_text="Only events concerning this provider (slug): its models' and its own.",
+    )
+    dependent = StrictCharField(
+        required=False,
+        max_length=max(COMPONENT_NAME_MAX_LENGTH, COMPONENT_ID_MAX_LENGTH),
+        help_text="Only events of the models this component depends on, named by its component_name or "
+        "component_id (as registered now).",
+    )
+    wait = StrictIntegerField(
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=FEED_WAIT_MAX,
+        help_text="Seconds to wait for a matching change when there is none yet (returns as soon as one commits).",
+    )
+
+    def to_internal_value(self, data):
+        # A parameter sent empty (`?after=`) is refused, as everywhere in the API; DRF would
+        # take it for one left out.
+        empty = {
+            name: ["Enter a value, or leave the parameter out."]
+            for name in self.fields
+            if "" in (data.getlist(name) if hasattr(data, "getlist") else [data.get(name)])
+        }
+        if empty:
+            raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)
+
+    def validate_wait(self, value: int) -> int:
+        """At most CHANGE_FEED_MAX_WAIT seconds (an operator may keep waits below a proxy's timeout)."""
+        return min(value, settings.CHANGE_FEED_MAX_WAIT)
