@@ -87,6 +87,12 @@ def aimodels_by_name(names: list[str]) -> dict[str, AIModel]:
     return {claim.name: claim.model for claim in claims}
 
 
+def models_depended_on(component_name: str) -> set[int]:
+    """The ids of the models the component of that name (`component_name` of its
+    registrations) depends on now: the `dependent=` filter of the change feed and webhooks."""
+    return set(ModelDependency.objects.filter(component_name=component_name).values_list("model_id", flat=True))
+
+
 OPTION_FILTERS = ("model_type", "industry", "capability")
 OPTIONS_CACHE_SECONDS = 24 * 60 * 60  # keys carry the catalog version, so they never go stale
 logger = logging.getLogger(__name__)
