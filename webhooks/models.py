@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from audit.choices import EventType
 from audit.history import AuditedHistory
 from models_registry.models.base import RegistryModel
 from webhooks.addresses import url_problem
@@ -66,9 +67,17 @@ class WebhookSubscription(RegistryModel):
         return ""  # a subscription is not part of the registry: its changes are audited, not events
 
     def clean(self):
+        errors = {}
         problem = url_problem(self.url)
         if problem:
-            raise ValidationError({"url": problem})
+            errors["url"] = problem
+        unknown = [value for value in self.types if value not in EventType.values]
+        if not isinstance(self.types, list) or unknown:
+            errors["types"] = (
+                f"Unknown event types: {', '.join(map(repr, unknown))}. Choose from {', '.join(EventType.values)}."
+            )
+        if errors:
+            raise ValidationError(errors)
         if self.active:
             self.disabled_reason = ""
 

@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from audit.api.views import AuditEntryViewSet, SecurityEventViewSet
 from llm_admin.api.errors import api_not_found
 from models_registry.api.views import AIModelViewSet, IndustryViewSet, ProviderViewSet
+from webhooks.api.views import WebhookSubscriptionViewSet
 
 
 class Router(SimpleRouter):
@@ -22,6 +23,7 @@ router.register("providers", ProviderViewSet, basename="provider")
 router.register("industries", IndustryViewSet, basename="industry")
 router.register("audit/security", SecurityEventViewSet, basename="securityevent")
 router.register("audit", AuditEntryViewSet, basename="auditentry")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhooksubscription")
 
 app_name = "api"
 urlpatterns = [
