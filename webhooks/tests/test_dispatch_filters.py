@@ -6,8 +6,8 @@ import pytest
 from django.db import transaction
 
 from models_registry.choices import ModelStatus
-from models_registry.services import aimodel_update, dependency_register, dependency_unregister, reference_save
 from models_registry.models import Provider
+from models_registry.services import aimodel_update, dependency_register, dependency_unregister, reference_save
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
 from webhooks.dispatch import dispatch_events
 from webhooks.models import WebhookDelivery, WebhookSubscription

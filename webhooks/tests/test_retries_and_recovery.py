@@ -82,7 +82,7 @@ def test_a_delivery_is_given_up_after_the_retry_window_and_the_subscription_disa
 
 
 def test_a_subscription_that_had_a_success_meanwhile_is_not_disabled(receiver, transport):
-    subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
+    _subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
     AIModelFactory()
     dispatch_events()
     receiver.status = 503
@@ -95,7 +95,7 @@ def test_a_subscription_that_had_a_success_meanwhile_is_not_disabled(receiver, t
 
 
 def test_nothing_is_sent_to_a_disabled_subscription_and_it_resumes_where_it_was(receiver, transport):
-    subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
+    _subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
     AIModelFactory()
     dispatch_events()
     WebhookSubscription.objects.update(active=False)
@@ -108,7 +108,7 @@ def test_nothing_is_sent_to_a_disabled_subscription_and_it_resumes_where_it_was(
 
 
 def test_a_claim_whose_worker_died_comes_due_again_when_its_lease_ends(receiver, transport):
-    subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
+    _subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
     AIModelFactory()
     dispatch_events()
 
@@ -125,7 +125,7 @@ def test_a_claim_whose_worker_died_comes_due_again_when_its_lease_ends(receiver,
 
 
 def test_an_answer_arriving_after_its_claim_lapsed_does_not_overwrite_the_new_claims(receiver, transport):
-    subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
+    _subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
     AIModelFactory()
     dispatch_events()
     slow = claim_due(limit=1)
@@ -148,7 +148,7 @@ def test_the_lease_covers_every_attempt_of_a_claim(settings):
 
 
 def test_redeliver_sends_a_delivered_event_again(receiver, transport):
-    subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
+    _subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
     AIModelFactory()
     dispatch_events()
     send_due(transport)

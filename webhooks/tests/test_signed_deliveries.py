@@ -43,13 +43,13 @@ def test_a_change_arrives_signed_and_the_reference_library_verifies_it(receiver,
 
 
 def test_a_tampered_body_or_another_secret_does_not_verify(receiver, transport):
-    subscription, secret = subscription_create(actor=None, name="s", url=receiver.url)
-    other, other_secret = subscription_create(actor=None, name="other", url=receiver.url + "?other")
+    _subscription, secret = subscription_create(actor=None, name="s", url=receiver.url)
+    _other, other_secret = subscription_create(actor=None, name="other", url=receiver.url + "?other")
     AIModelFactory()
     dispatch_events()
     send_due(transport)
 
-    received = [r for r in receiver.wait_for(4) if r.path == "/hook"][0]
+    received = next(r for r in receiver.wait_for(4) if r.path == "/hook")
 
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(received.body.replace(b"model", b"modal"), received.headers)
