@@ -24,6 +24,7 @@ class Receiver(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.received: list[Received] = []
         self.status = 200
+        self.delay = 0.0  # seconds to wait before answering
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
 
@@ -51,6 +52,8 @@ class _Handler(BaseHTTPRequestHandler):
             server.received.append(received)
             status = server.status
             server.arrived.notify_all()
+        if server.delay:
+            time.sleep(server.delay)
         reply = b"ok" if status < 300 else b"not now"
         self.send_response(status)
         self.send_header("content-length", str(len(reply)))
