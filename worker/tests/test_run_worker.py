@@ -31,7 +31,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def event_ids_after(entry_id: int) -> set[str]:
-    return {f"evt_{pk}" for pk in AuditEntry.objects.filter(pk__gt=entry_id).exclude(event_type="").values_list("pk", flat=True)}  # fmt: skip
+    events = AuditEntry.objects.filter(pk__gt=entry_id).exclude(event_type="")
+    return {f"evt_{pk}" for pk in events.values_list("pk", flat=True)}
 
 
 def last_entry_id() -> int:
@@ -73,7 +74,7 @@ def run_worker(log) -> subprocess.Popen:
     }
     env.pop("REDIS_URL", None)
     command = [sys.executable, "manage.py", "run_worker"]
-    process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
