@@ -85,7 +85,7 @@ def test_send_test_event_and_replay_from_a_cursor(staff, receiver):
 
 
 def test_a_deliverys_page_shows_every_attempt_and_redeliver_sends_it_again(staff, receiver, transport):
-    subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
+    _subscription, _ = subscription_create(actor=None, name="s", url=receiver.url)
     AIModelFactory()
     dispatch_events()
     receiver.status = 502
