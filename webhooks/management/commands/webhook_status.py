@@ -39,4 +39,6 @@ class Command(BaseCommand):
         table = [COLUMNS] + [["" if row[name] is None else str(row[name]) for name in COLUMNS] for row in rows]
         widths = [min(max(len(line[index]) for line in table), 60) for index in range(len(COLUMNS))]
         for line in table:
-            self.stdout.write("  ".join(cell[:60].ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+            self.stdout.write(
+                "  ".join(cell[:60].ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+            )
