@@ -15,6 +15,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float  # time.time() when it arrived
+    status: int  # what it was answered
 
 
 class Receiver(ThreadingHTTPServer):
@@ -43,14 +44,17 @@ class Receiver(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real consumers
+    # Headers and body go out as separate writes: without this, Nagle holds the body back
+    # until the client acknowledges the headers (40 ms with delayed ACKs) on every answer.
+    disable_nagle_algorithm = True
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         server: Receiver = self.server
-        received = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
         with server.arrived:
-            server.received.append(received)
             status = server.status
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            server.received.append(Received(self.path, headers, body, time.time(), status))
             server.arrived.notify_all()
         if server.delay:
             time.sleep(server.delay)
