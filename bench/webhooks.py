@@ -240,6 +240,7 @@ def run(options) -> Table:
     if rounds_failed:
         notes.append(f"worker rounds that failed (logged, then tried again): {rounds_failed}: {errors[:3]}")
     notes.append(f"rate: the changes per second the writer achieved (asked: {options.webhook_rate:g}).")
+    notes.append(f"lost: owed and not received within {DRAIN_SECONDS} s of the last change (late counts as lost).")
     return Table(
         TITLE,
         ("case", "events x subscribers", "rate", "p50", "p99", "lost", "duplicated"),
