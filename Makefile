@@ -24,6 +24,9 @@ run: $(INSTALLED) .env
 	DJANGO_DEBUG=true $(MANAGE) migrate --noinput
 	DJANGO_DEBUG=true $(MANAGE) load_starter_catalog
 	DJANGO_DEBUG=true $(MANAGE) ensure_admin_login
+	@# One worker beside the server (webhook deliveries); stopped with it.
+	DJANGO_DEBUG=true $(MANAGE) run_worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	DJANGO_DEBUG=true $(MANAGE) runserver 127.0.0.1:8000
 
 test: $(INSTALLED)

@@ -71,6 +71,7 @@ def _cycle_collector_left_on():
 
 
 REFERENCE_DATA = importlib.import_module("models_registry.migrations.0002_roles_and_starter_industries")
+WEBHOOK_RIGHTS = importlib.import_module("webhooks.migrations.0002_administrators_manage_webhooks")
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +89,7 @@ def _reference_data_for_transactional_tests(request):
             emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
         if not Group.objects.filter(name__in=ROLE_NAMES.values()).exists():
             REFERENCE_DATA.assign_roles(django_apps)
+            WEBHOOK_RIGHTS.grant_administrators(django_apps)
         if not Industry.objects.exists():
             # As the migration makes them: without history or audit entries.
             Industry.objects.bulk_create(

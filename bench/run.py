@@ -32,6 +32,7 @@ BENCHMARKS = [
     "bench.hung_cache",
     "bench.settings_validation",
     "bench.change_feed",
+    "bench.webhooks",
 ]
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # The URL only picks the backend; the run itself creates a temporary file.
@@ -93,6 +94,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--feed-events", type=positive, default=20_000, help="events one client reads from the change feed (20,000)"
     )
+    parser.add_argument("--webhook-rate", type=positive, default=100, help="changes per second, webhooks (100)")
+    parser.add_argument(
+        "--webhook-seconds", type=positive, default=60, help="seconds of changes at that rate, webhooks (60)"
+    )
+    parser.add_argument("--webhook-subscribers", type=positive, default=10, help="webhook subscribers (10)")
+    parser.add_argument("--webhook-workers", type=positive, default=2, help="run_worker processes (2)")
+    parser.add_argument(
+        "--webhook-down-seconds",
+        type=positive,
+        default=60,
+        help="seconds one subscriber is down, then back (60; the issue's case is 600)",
+    )
+    parser.add_argument("--webhook-down-rate", type=positive, default=10, help="changes per second meanwhile (10)")
     return parser.parse_args(argv)
 
 

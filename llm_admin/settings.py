@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "models_registry",
+    "webhooks",
+    "worker",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +129,29 @@ DATABASE_OWNER = env.db_url("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL
 # The key of the audit chain's HMAC (audit/chain.py); SECRET_KEY when unset. Never stored in
 # the database. Set it so that rotating SECRET_KEY leaves the chain verifiable.
 AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+
+# Webhooks (docs/contract.md §7; docs/webhooks.md). Deliveries go to https URLs only, unless
+# WEBHOOK_ALLOW_HTTP; never to a private, loopback or link-local address unless its host
+# name, the address or a network holding it is listed in WEBHOOK_ALLOWED_HOSTS.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# The key the signing secrets are encrypted with at rest (webhooks/encryption.py); SECRET_KEY
+# when unset. Never stored in the database.
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="")
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)  # seconds
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=15.0)  # seconds for a whole attempt
+WEBHOOK_RESPONSE_MAX_BYTES = env.int("WEBHOOK_RESPONSE_MAX_BYTES", default=16 * 1024)  # read of an answer, at most
+# Each delivery is retried (backoff doubling to an hour, with jitter) for at least this long;
+# a subscription nothing reached for as long is disabled.
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
+# The worker (`manage.py run_worker`): threads sending webhooks, and how often an idle worker
+# looks for new work (seconds).
+WEBHOOK_SENDER_THREADS = env.int("WEBHOOK_SENDER_THREADS", default=4)
+WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=0.2)
+if WEBHOOK_SENDER_THREADS < 1 or WORKER_POLL_INTERVAL <= 0 or WEBHOOK_TIMEOUT <= 0 or WEBHOOK_CONNECT_TIMEOUT <= 0:
+    raise ImproperlyConfigured(
+        "WEBHOOK_SENDER_THREADS must be at least 1; WORKER_POLL_INTERVAL and the webhook timeouts above 0."
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -5,6 +5,10 @@ import secrets
 from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+# Webhook tests receive on this machine, over plain HTTP (the refusals are tested with
+# these settings overridden). Set in the environment, so a worker a test starts has them.
+os.environ.setdefault("WEBHOOK_ALLOW_HTTP", "true")
+os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
 from llm_admin.settings import *  # noqa: F403
 

@@ -8,6 +8,7 @@ from audit.api.views import AuditEntryViewSet, SecurityEventViewSet
 from llm_admin.api.errors import api_not_found
 from models_registry.api.changes import ChangeFeedView
 from models_registry.api.views import AIModelViewSet, IndustryViewSet, ProviderViewSet
+from webhooks.api.views import WebhookSubscriptionViewSet
 
 
 class Router(SimpleRouter):
@@ -23,6 +24,7 @@ router.register("providers", ProviderViewSet, basename="provider")
 router.register("industries", IndustryViewSet, basename="industry")
 router.register("audit/security", SecurityEventViewSet, basename="securityevent")
 router.register("audit", AuditEntryViewSet, basename="auditentry")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhooksubscription")
 
 app_name = "api"
 urlpatterns = [

@@ -109,6 +109,7 @@ def test_404_where_an_object_is_named_or_a_page_can_be_past_the_last(document):
             "GET /api/v1/industries",
             "GET /api/v1/audit",
             "GET /api/v1/audit/security",
+            "GET /api/v1/webhooks",
         }
         assert ("404" in statuses(document, label)) == (named or paginated), label
 

@@ -10,7 +10,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
-PROJECT_APPS = ("models_registry", "audit", "accounts")
+PROJECT_APPS = ("models_registry", "audit", "accounts", "webhooks", "worker")
 
 
 def documented(pattern_path: str, text: str) -> bool:

@@ -25,6 +25,9 @@ from audit.choices import SecurityEventType
 from audit.security import record_security_event
 from models_registry.services import aimodel_update, dependency_register
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
+from webhooks.dispatch import dispatch_events
+from webhooks.models import WebhookAttempt
+from webhooks.services import subscription_create
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +52,7 @@ BAD_IDS = ["999999999", "99999999999999999999", "abc", "-1", "%00", "%ED%A0%80"]
 @pytest.fixture
 def seeded(make_user):
     """At least one row behind every registered model admin, and models in every state."""
+    subscription, _ = subscription_create(actor=None, name="hooks", url="https://hooks.example.com/x")
     openai = ProviderFactory(slug="openai", name="OpenAI")
     newer = AIModelFactory(name="gpt-new", provider=openai, industries=[profile("general")], aliases=["gpt-latest"])
     older = AIModelFactory(name="gpt-old", provider=openai, status="deprecated", capabilities=["vision"])
@@ -61,6 +65,9 @@ def seeded(make_user):
     AccessAttempt.objects.create(username="x", ip_address="127.0.0.1", user_agent="t", failures_since_start=1)
     AccessLog.objects.create(username="x", ip_address="127.0.0.1", user_agent="t")
     AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1", user_agent="t")
+    dispatch_events()
+    delivery = subscription.deliveries.order_by("pk").first()
+    WebhookAttempt.objects.create(delivery=delivery, number=1, at=timezone.now(), status_code=500, duration_ms=3)
     return [newer, older]
 
 

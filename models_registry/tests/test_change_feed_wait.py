@@ -227,6 +227,7 @@ def test_an_operator_may_keep_waits_shorter(settings, make_user):
     assert 1 <= time.monotonic() - started < 5
 
 
+@pytest.mark.postgres  # SQLite's in-memory test database locks a reading thread out while this one writes in a loop
 def test_a_waiting_reader_reads_again_at_most_every_fifth_of_a_second(monkeypatch):
     """However often unrelated changes commit (each a NOTIFY on PostgreSQL), a reader whose
     filter they miss reads again at most every REREAD_SECONDS."""

@@ -1,0 +1,30 @@
+"""`python manage.py run_worker`: deliver webhooks (and, later, apply scheduled changes)
+until stopped by SIGTERM or SIGINT (Ctrl-C), finishing the attempts in progress first."""
+
+import logging
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from worker.runner import Worker
+from worker.steps import worker_steps
+
+
+class Command(BaseCommand):
+    help = "Run the background worker (webhook deliveries) until stopped."
+
+    def handle(self, *args, **options):
+        logging.getLogger("worker").setLevel(logging.INFO)
+        worker = Worker(worker_steps())
+
+        def stop(signum, frame):
+            self.stdout.write(f"Stopping ({signal.Signals(signum).name}): finishing the attempts in progress.")
+            worker.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        threads = ", ".join(f"{step.name} x{step.threads}" for step in worker.steps)
+        self.stdout.write(f"Worker running ({threads}; polling every {settings.WORKER_POLL_INTERVAL} s).")
+        worker.run()
+        self.stdout.write("Worker stopped.")

@@ -1,0 +1,49 @@
+"""What the worker does: every kind of background work is one step here.
+
+A step is a function that does one round of its work and says how much it did; the runner
+calls it again at once while there is work, and every WORKER_POLL_INTERVAL otherwise. Steps
+keep their state in the database only, so any number of workers may run them at once and
+any of them may die without losing work.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from webhooks.deliveries import send_due
+from webhooks.dispatch import dispatch_events
+from webhooks.transport import Transport
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    # Makes one round's function for one thread (a sender keeps its connections, say);
+    # that function takes the runner's stop event and returns the work done.
+    make: Callable[[], Callable]
+    threads: int = 1
+    wakes: tuple[str, ...] = field(default=())  # steps to wake at once when this one did work
+
+
+def _dispatcher() -> Callable:
+    return lambda stopping: dispatch_events()
+
+
+def _sender() -> Callable:
+    transport = Transport()
+
+    def send_round(stopping) -> int:
+        return send_due(transport, stopping=stopping)
+
+    send_round.close = transport.close
+    return send_round
+
+
+def worker_steps() -> list[Step]:
+    return [
+        Step("webhook dispatch", _dispatcher, wakes=("webhook delivery",)),
+        Step("webhook delivery", _sender, threads=settings.WEBHOOK_SENDER_THREADS),
+        # Scheduled changes (docs/contract.md §7, "Lifecycle") are applied by a step added
+        # here, e.g. Step("scheduled changes", ...): a function applying the due ones.
+    ]

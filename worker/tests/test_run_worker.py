@@ -1,0 +1,194 @@
+"""The worker delivers what is owed until stopped (SIGTERM or SIGINT), needs nothing but the
+database, and several may run at once: with 3 workers and nothing failing each event
+reaches each subscriber exactly once; a worker killed mid-delivery loses nothing."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from standardwebhooks import Webhook
+
+from audit.models import AuditEntry
+from llm_admin.tests.servers import current_database_url
+from models_registry.choices import ModelStatus
+from models_registry.services import aimodel_update
+from models_registry.tests.factories import AIModelFactory, ProviderFactory
+from webhooks.models import WebhookDelivery
+from webhooks.services import subscription_create
+from webhooks.tests.receiver import receiving
+from worker.runner import Worker
+from worker.steps import worker_steps
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def event_ids_after(entry_id: int) -> set[str]:
+    events = AuditEntry.objects.filter(pk__gt=entry_id).exclude(event_type="")
+    return {f"evt_{pk}" for pk in events.values_list("pk", flat=True)}
+
+
+def last_entry_id() -> int:
+    return AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def test_the_embedded_worker_delivers_what_commits_and_stops_when_asked():
+    with receiving() as receiver:
+        subscription, secret = subscription_create(actor=None, name="s", url=receiver.url)
+        start = last_entry_id()
+        worker = Worker(worker_steps())
+        worker.start()
+        try:
+            models = [AIModelFactory(name=f"m-{n}") for n in range(5)]
+            aimodel_update(model=models[0], actor=None, status=ModelStatus.DEPRECATED)
+            expected = event_ids_after(start)
+            received = receiver.wait_for(len(expected), timeout=20)
+        finally:
+            worker.stop()
+            worker.join(timeout=30)
+
+    assert not any(thread.is_alive() for thread in worker.threads)
+    assert sorted(Webhook(secret).verify(r.body, r.headers)["data"]["id"] for r in received) == sorted(expected)
+    assert len(expected) == 11  # 5 providers, 5 models, 1 deprecation
+    assert set(subscription.deliveries.values_list("state", flat=True)) == {"delivered"}
+
+
+# --- run_worker as processes, on PostgreSQL (the test database is a server other processes reach)
+
+
+@contextlib.contextmanager
+def run_worker(log) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "llm_admin.test_settings",
+        "DATABASE_URL": current_database_url(),
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("REDIS_URL", None)
+    command = [sys.executable, "manage.py", "run_worker"]
+    process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _workers_gone_before_the_database_is():
+    """A killed worker's sessions end a moment after it does: wait for them, so the test
+    database can be dropped (or flushed) without anyone else in it."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + 15
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.1)
+
+
+def output(log) -> str:
+    log.seek(0)
+    return log.read()
+
+
+@pytest.mark.postgres
+def test_run_worker_delivers_and_stops_cleanly_on_sigterm_and_sigint():
+    with receiving() as receiver, tempfile.TemporaryFile("w+") as log:
+        subscription_create(actor=None, name="s", url=receiver.url)
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            start = last_entry_id()
+            with run_worker(log) as process:
+                AIModelFactory()
+                wanted = event_ids_after(start)
+                received = {r.headers["webhook-id"] for r in receiver.wait_for(len(receiver.received) + 2, 30)}
+                process.send_signal(stop)
+                assert process.wait(timeout=60) == 0, output(log)
+            assert wanted <= received, output(log)
+        assert output(log).count("Worker stopped.") == 2
+
+
+@pytest.mark.postgres
+def test_three_workers_deliver_each_event_to_each_subscriber_exactly_once():
+    writers, changes_each = 4, 25
+    with receiving() as first, receiving() as second, tempfile.TemporaryFile("w+") as log:
+        subscription_create(actor=None, name="first", url=first.url)
+        subscription_create(actor=None, name="second", url=second.url, types=["model.created", "model.deprecated"])
+        start = last_entry_id()
+        provider = ProviderFactory(slug="load")
+        with run_worker(log), run_worker(log), run_worker(log):
+
+            def write(number: int) -> None:
+                try:
+                    for change in range(changes_each):
+                        model = AIModelFactory(name=f"w{number}-{change}", provider=provider)
+                        if change % 2:
+                            aimodel_update(model=model, actor=None, status=ModelStatus.DEPRECATED)
+                finally:
+                    connection.close()  # this thread's own
+
+            threads = [threading.Thread(target=write, args=(number,)) for number in range(writers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            everything = event_ids_after(start)
+            created_or_deprecated = {
+                f"evt_{pk}"
+                for pk in AuditEntry.objects.filter(
+                    pk__gt=start, event_type__in=["model.created", "model.deprecated"]
+                ).values_list("pk", flat=True)
+            }
+            got_first = first.wait_for(len(everything), timeout=60)
+            got_second = second.wait_for(len(created_or_deprecated), timeout=60)
+            time.sleep(1.0)  # anything sent twice would arrive meanwhile
+
+        first_ids = [r.headers["webhook-id"] for r in first.received]
+        second_ids = [r.headers["webhook-id"] for r in second.received]
+    # The provider, every model created, half of them deprecated.
+    assert len(everything) == 1 + writers * (changes_each + changes_each // 2)
+    assert len(got_first) >= len(everything) and len(got_second) >= len(created_or_deprecated), output(log)
+    assert sorted(first_ids) == sorted(everything)  # every event, none twice
+    assert sorted(second_ids) == sorted(created_or_deprecated)
+    assert set(WebhookDelivery.objects.values_list("state", "attempts")) == {("delivered", 1)}
+
+
+@pytest.mark.postgres
+def test_a_worker_killed_mid_delivery_loses_nothing():
+    with receiving() as receiver, tempfile.TemporaryFile("w+") as log:
+        subscription_create(actor=None, name="s", url=receiver.url)
+        start = last_entry_id()
+        for n in range(10):
+            AIModelFactory(name=f"m-{n}")
+        wanted = event_ids_after(start)
+        receiver.delay = 0.5  # a slow consumer: the worker is mid-way through its claim
+        with run_worker(log) as process:
+            receiver.wait_for(1, timeout=30)
+            process.kill()  # no chance to finish or hand anything back
+            process.wait(timeout=10)
+        # The dead worker's claims come due when their lease ends; here, at once.
+        left = WebhookDelivery.objects.filter(state="pending").update(next_attempt_at="2000-01-01T00:00:00Z")
+        receiver.delay = 0
+        with run_worker(log) as process:
+            deadline = time.monotonic() + 30
+            while not wanted <= {r.headers["webhook-id"] for r in receiver.received} and time.monotonic() < deadline:
+                time.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        received = {r.headers["webhook-id"] for r in receiver.received}
+    assert left > 0  # it did die with deliveries claimed and not recorded
+    assert wanted <= received, output(log)
