@@ -85,6 +85,17 @@ def events_after(position: int, limit: int) -> tuple[list[tuple[AuditEntry, dict
     return events, links[-1].position
 
 
+def delivery_owed(subscription: WebhookSubscription, entry: AuditEntry, event: dict) -> WebhookDelivery:
+    """The (unsaved) delivery of `event`, the change event of `entry`, to `subscription`."""
+    return WebhookDelivery(
+        subscription=subscription,
+        event_id=event["id"],
+        event_type=event["type"],
+        position=int(event["cursor"]),
+        entry_id=entry.pk,
+    )
+
+
 def dispatch_events(*, limit: int = BATCH) -> int:
     """One dispatch: up to `limit` links after the lowest cursor of the active subscriptions
     no other worker is dispatching. Returns the number of deliveries made."""
@@ -102,13 +113,7 @@ def dispatch_events(*, limit: int = BATCH) -> int:
         for subscription in subscriptions:
             wanted = EventFilter.of(subscription, depended_on.get(subscription.dependent, set()))
             owed += [
-                WebhookDelivery(
-                    subscription=subscription,
-                    event_id=event["id"],
-                    event_type=event["type"],
-                    position=int(event["cursor"]),
-                    entry_id=entry.pk,
-                )
+                delivery_owed(subscription, entry, event)
                 for entry, event in events
                 if int(event["cursor"]) > subscription.cursor and wanted.matches(event, entry.provider_id)
             ]

@@ -16,7 +16,7 @@ from audit.context import change_context, current_change
 from models_registry.selectors import models_depended_on_by
 from webhooks import deliveries
 from webhooks.choices import DeliveryState
-from webhooks.dispatch import BATCH, EventFilter, events_after, newest_position
+from webhooks.dispatch import BATCH, EventFilter, delivery_owed, events_after, newest_position
 from webhooks.encryption import encrypt_secret, new_secret
 from webhooks.messages import test_event
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -131,17 +131,7 @@ def subscription_replay(*, subscription: WebhookSubscription, after: int) -> int
         ]
         with transaction.atomic():
             WebhookDelivery.objects.bulk_create(
-                [
-                    WebhookDelivery(
-                        subscription=subscription,
-                        event_id=event["id"],
-                        event_type=event["type"],
-                        position=int(event["cursor"]),
-                        entry_id=entry.pk,
-                    )
-                    for entry, event in matched
-                ],
-                ignore_conflicts=True,
+                [delivery_owed(subscription, entry, event) for entry, event in matched], ignore_conflicts=True
             )
             owed += deliveries_redeliver(
                 delivery_ids=list(
