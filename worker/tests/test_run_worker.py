@@ -43,12 +43,15 @@ def test_the_embedded_worker_delivers_what_commits_and_stops_when_asked():
     with receiving() as receiver:
         subscription, secret = subscription_create(actor=None, name="s", url=receiver.url)
         start = last_entry_id()
+        # Written before the worker starts: SQLite's in-memory test database locks a table
+        # outright (no waiting) while another thread reads it. Writers beside running workers
+        # are tested on PostgreSQL below.
+        models = [AIModelFactory(name=f"m-{n}") for n in range(5)]
+        aimodel_update(model=models[0], actor=None, status=ModelStatus.DEPRECATED)
+        expected = event_ids_after(start)
         worker = Worker(worker_steps())
         worker.start()
         try:
-            models = [AIModelFactory(name=f"m-{n}") for n in range(5)]
-            aimodel_update(model=models[0], actor=None, status=ModelStatus.DEPRECATED)
-            expected = event_ids_after(start)
             received = receiver.wait_for(len(expected), timeout=20)
         finally:
             worker.stop()
