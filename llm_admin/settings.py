@@ -144,13 +144,23 @@ WEBHOOK_RESPONSE_MAX_BYTES = env.int("WEBHOOK_RESPONSE_MAX_BYTES", default=16 * 
 # Each delivery is retried (backoff doubling to an hour, with jitter) for at least this long;
 # a subscription nothing reached for as long is disabled.
 WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
+# Finished deliveries (delivered or given up) and their attempts are kept this many days,
+# then the worker deletes them; pending ones are kept until they finish.
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.float("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30.0)
 # The worker (`manage.py run_worker`): threads sending webhooks, and how often an idle worker
 # looks for new work (seconds).
 WEBHOOK_SENDER_THREADS = env.int("WEBHOOK_SENDER_THREADS", default=4)
 WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=0.2)
-if WEBHOOK_SENDER_THREADS < 1 or WORKER_POLL_INTERVAL <= 0 or WEBHOOK_TIMEOUT <= 0 or WEBHOOK_CONNECT_TIMEOUT <= 0:
+if (
+    WEBHOOK_SENDER_THREADS < 1
+    or WORKER_POLL_INTERVAL <= 0
+    or WEBHOOK_TIMEOUT <= 0
+    or WEBHOOK_CONNECT_TIMEOUT <= 0
+    or WEBHOOK_DELIVERY_RETENTION_DAYS <= 0
+):
     raise ImproperlyConfigured(
-        "WEBHOOK_SENDER_THREADS must be at least 1; WORKER_POLL_INTERVAL and the webhook timeouts above 0."
+        "WEBHOOK_SENDER_THREADS must be at least 1; WORKER_POLL_INTERVAL, the webhook timeouts and "
+        "WEBHOOK_DELIVERY_RETENTION_DAYS above 0."
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

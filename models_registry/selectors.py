@@ -105,12 +105,18 @@ def aimodel_id_in_feed(value: str) -> int | None:
     return model.pk if model is not None else None
 
 
-def models_depended_on_by(component: str) -> set[int]:
-    """The ids of the models a component has registered as dependencies, the component named
-    by its `component_name` (what docs/contract.md §7 says) or its `component_id` (what a
-    service surely knows about itself: names may be blank or change)."""
+def dependencies_of_component(component: str) -> QuerySet:
+    """The model ids a component has registered as dependencies, the component named by its
+    `component_name` (what docs/contract.md §7 says) or its `component_id` (what a service
+    surely knows about itself: names may be blank or change). Read from the component
+    indexes alone."""
     rows = ModelDependency.objects.filter(Q(component_name=component) | Q(component_id=component))
-    return set(rows.values_list("model_id", flat=True))
+    return rows.values_list("model_id", flat=True)
+
+
+def models_depended_on_by(component: str) -> set[int]:
+    """The ids of the models a component depends on (see dependencies_of_component)."""
+    return set(dependencies_of_component(component))
 
 
 def change_feed_filter(

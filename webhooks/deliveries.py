@@ -205,6 +205,22 @@ def send(deliveries: list[WebhookDelivery], transport: Transport, *, stopping=No
     return len(results)
 
 
+PRUNE_BATCH = 5_000
+
+
+def prune_finished() -> int:
+    """Delete up to PRUNE_BATCH finished deliveries (delivered or given up) made more than
+    WEBHOOK_DELIVERY_RETENTION_DAYS ago, with their attempts. Returns how many."""
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)
+    finished = WebhookDelivery.objects.exclude(state=DeliveryState.PENDING).filter(created_at__lt=cutoff)
+    ids = list(finished.order_by().values_list("pk", flat=True)[:PRUNE_BATCH])
+    if ids:
+        with transaction.atomic():
+            WebhookAttempt.objects.filter(delivery_id__in=ids).delete()
+            WebhookDelivery.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
 def send_due(transport: Transport, *, stopping=None) -> int:
     """One round of a sender: claim what is due and send it. Returns how many were sent."""
     claimed = claim_due()

@@ -114,6 +114,8 @@ class WebhookDelivery(models.Model):
         indexes = [
             # What the workers claim from: only pending rows are in it.
             models.Index(fields=["next_attempt_at"], name="webhook_delivery_due", condition=models.Q(state="pending")),
+            # What the worker prunes from: only finished rows are in it.
+            models.Index(fields=["created_at"], name="webhook_delivery_finished", condition=~models.Q(state="pending")),
         ]
 
     def __str__(self) -> str:

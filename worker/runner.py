@@ -69,7 +69,7 @@ class Worker:
                     for name in step.wakes:
                         self.wake[name].set()
                     continue
-                self.wake[step.name].wait(settings.WORKER_POLL_INTERVAL)
+                self.wake[step.name].wait(step.idle_seconds or settings.WORKER_POLL_INTERVAL)
                 self.wake[step.name].clear()
         finally:
             getattr(round_, "close", lambda: None)()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from webhooks.deliveries import send_due
+from webhooks.deliveries import prune_finished, send_due
 from webhooks.dispatch import dispatch_events
 from webhooks.transport import Transport
 
@@ -24,6 +24,7 @@ class Step:
     make: Callable[[], Callable]
     threads: int = 1
     wakes: tuple[str, ...] = field(default=())  # steps to wake at once when this one did work
+    idle_seconds: float | None = None  # the pause after a round with nothing to do (default WORKER_POLL_INTERVAL)
 
 
 def _dispatcher() -> Callable:
@@ -40,10 +41,18 @@ def _sender() -> Callable:
     return send_round
 
 
+def _pruner() -> Callable:
+    return lambda stopping: prune_finished()
+
+
+PRUNE_EVERY_SECONDS = 3600.0
+
+
 def worker_steps() -> list[Step]:
     return [
         Step("webhook dispatch", _dispatcher, wakes=("webhook delivery",)),
         Step("webhook delivery", _sender, threads=settings.WEBHOOK_SENDER_THREADS),
+        Step("webhook pruning", _pruner, idle_seconds=PRUNE_EVERY_SECONDS),
         # Scheduled changes (docs/contract.md §7, "Lifecycle") are applied by a step added
         # here, e.g. Step("scheduled changes", ...): a function applying the due ones.
     ]

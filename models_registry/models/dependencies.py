@@ -45,6 +45,12 @@ class ModelDependency(RegistryModel):
                 violation_error_code="component_taken",
             )
         ]
+        indexes = [
+            # "Which models does this component use?" (the change feed's and webhooks'
+            # `dependent=`, by name or id): answered from the indexes alone.
+            models.Index(fields=["component_name", "model"], name="dependency_component_name"),
+            models.Index(fields=["component_id", "model"], name="dependency_component_id"),
+        ]
 
     @classmethod
     def change_event_type(cls, action: str, changes) -> str:

@@ -89,7 +89,9 @@ def run_worker(log) -> subprocess.Popen:
 def sessions() -> set[int]:
     """The server process ids of the other connections to this database."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         return {pid for (pid,) in cursor.fetchall()}
 
 
