@@ -11,6 +11,7 @@ class ChangeSource(models.TextChoices):
     CLI = "cli", "Command line"
     IMPORT = "import", "Import"
     BULK = "bulk", "Bulk operation"
+    SCHEDULE = "schedule", "Scheduled change"
 
 
 class AuditAction(models.TextChoices):

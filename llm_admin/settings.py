@@ -324,6 +324,9 @@ SPECTACULAR_SETTINGS = {
         "BulkActionEnum": "models_registry.choices.BulkAction",
         "AuditActionEnum": "audit.choices.AuditAction",
         "EventTypeEnum": "audit.choices.EventType",
+        "StatusEnum": "models_registry.choices.ModelStatus",
+        "ScheduledStatusEnum": "models_registry.choices.ScheduledStatus",
+        "ScheduledChangeStateEnum": "models_registry.choices.ScheduledChangeState",
     },
 }
 

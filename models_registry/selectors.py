@@ -90,6 +90,13 @@ def aimodels_by_name(names: list[str]) -> dict[str, AIModel]:
     return {claim.name: claim.model for claim in claims}
 
 
+def aimodel_by_reference(value: int | str) -> AIModel | None:
+    """The model an API body names by its id (a number) or its name or an alias (text)."""
+    if isinstance(value, int):
+        return AIModel.objects.filter(pk=value).first() if 0 < value < 2**63 else None
+    return aimodels_by_name([value]).get(fold(value)) if is_name(value) else None
+
+
 def aimodel_id_in_feed(value: str) -> int | None:
     """The model the change feed's `model=` names: an id (of a model that exists, or that
     the audit log knows, so a follower keeps its filter after the model is deleted), else a

@@ -1,4 +1,4 @@
-"""`python manage.py run_worker`: deliver webhooks (and, later, apply scheduled changes)
+"""`python manage.py run_worker`: apply scheduled changes and deliver webhooks
 until stopped by SIGTERM or SIGINT (Ctrl-C), finishing the attempts in progress first."""
 
 import logging
@@ -12,7 +12,7 @@ from worker.steps import worker_steps
 
 
 class Command(BaseCommand):
-    help = "Run the background worker (webhook deliveries) until stopped."
+    help = "Run the background worker (scheduled changes, webhook deliveries) until stopped."
 
     def handle(self, *args, **options):
         logging.getLogger("worker").setLevel(logging.INFO)
