@@ -5,7 +5,6 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from prometheus_client.exposition import choose_encoder
@@ -14,7 +13,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from audit.security import client_ip
-from llm_admin.api.schema import AutoSchema
 from observability.metrics import Exposition
 
 
@@ -62,26 +60,6 @@ class JSONErrors(BaseContentNegotiation):
 
 
 EXPOSITION = "The metrics, in the format the Accept header asks for."
-METRICS_TOKEN_SCHEME = {
-    "type": "http",
-    "scheme": "bearer",
-    "description": "METRICS_TOKEN: `Authorization: Bearer <METRICS_TOKEN>` (not an API token). A scraper "
-    "from an address in METRICS_ALLOWED_IPS needs none.",
-}
-
-
-class MetricsSchema(AutoSchema):
-    """The scraper's token is a security scheme of its own."""
-
-    def get_auth(self):
-        component = ResolvedComponent(
-            name="metricsToken",
-            type=ResolvedComponent.SECURITY_SCHEMA,
-            object="metricsToken",
-            schema=METRICS_TOKEN_SCHEME,
-        )
-        self.registry.register_on_missing(component)
-        return [{"metricsToken": []}]
 
 
 class MetricsView(APIView):
@@ -89,7 +67,13 @@ class MetricsView(APIView):
     permission_classes = (MetricsAccess,)
     throttle_classes = ()
     content_negotiation_class = JSONErrors
-    schema = MetricsSchema()
+
+    def initial(self, request, *args, **kwargs):
+        # A method /metrics does not have is a 405 (with Allow) for anyone, as on every other
+        # route, before who is asking is considered.
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            self.http_method_not_allowed(request)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="metrics",
@@ -97,7 +81,8 @@ class MetricsView(APIView):
         description="The Prometheus exposition (text format 0.0.4, or OpenMetrics when the Accept header asks "
         "for it) of every server process: request latency by view, responses by status, database statements "
         "and time per request, cache lookups, and the webhook queue. For a caller presenting METRICS_TOKEN as "
-        "a bearer token, or coming from an address in METRICS_ALLOWED_IPS; 403 for anyone else.",
+        "a bearer token (`Authorization: Bearer <METRICS_TOKEN>`; not an API token), or coming from an "
+        "address in METRICS_ALLOWED_IPS; 403 for anyone else.",
         tags=["metrics"],
         responses={
             (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description=EXPOSITION),

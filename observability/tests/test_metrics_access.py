@@ -156,3 +156,12 @@ def test_a_refused_scrape_while_the_database_is_down_is_a_503(token):
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert response.json()["detail"] == "The database cannot be reached; please retry."
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_method_metrics_does_not_have_is_a_405_for_anyone(client, token, method):
+    response = getattr(client, method)("/metrics")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+    assert refusals() == []
