@@ -6,6 +6,7 @@ With debug off the settings are production-grade and `manage.py check --deploy` 
 
 import datetime
 import ipaddress
+import sys
 from pathlib import Path
 
 import environ
@@ -351,9 +352,13 @@ if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
 # `text` one readable line on standard error (development's; the tests set it too). Every
 # record carries the request id, user and door of the request or command that logged it
 # (observability/logs.py); the access log (logger `llm_admin.access`) has a line per request.
+# A management command's standard output is its output (a CSV export, a token for `tail -1`),
+# so a command other than the development server logs to standard error in either format.
 LOG_FORMAT = env.str("LOG_FORMAT", default="").strip().lower() or ("text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT is json or text, not {LOG_FORMAT!r}.")
+RUNNING_A_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
+LOG_STREAM = "ext://sys.stdout" if LOG_FORMAT == "json" and not RUNNING_A_COMMAND else "ext://sys.stderr"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -365,7 +370,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout" if LOG_FORMAT == "json" else "ext://sys.stderr",
+            "stream": LOG_STREAM,
             "formatter": LOG_FORMAT,
             "filters": ["request"],
         }

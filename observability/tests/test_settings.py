@@ -1,6 +1,6 @@
 """The settings of metrics and logs, read from the environment (README, Configuration)."""
 
-from llm_admin.tests.test_settings import settings_value
+from llm_admin.tests.test_settings import run_manage, settings_value
 
 PRODUCTION = {"DJANGO_SECRET_KEY": "x" * 50}
 READ = "(settings.LOG_FORMAT, settings.LOGGING['handlers']['console']['stream'], settings.METRICS_ALLOWED_IPS)"
@@ -26,3 +26,13 @@ def test_settings_that_make_no_sense_stop_the_start():
     assert "LOG_FORMAT is json or text, not 'xml'." in log_format.stderr
     assert "METRICS_ALLOWED_IPS takes addresses or networks (CIDR)" in addresses.stderr
     assert "PROMETHEUS_MULTIPROC_DIR=/no/such/directory is not a directory." in directory.stderr
+
+
+def test_a_command_logs_to_standard_error_its_standard_output_being_its_output():
+    """`manage.py export_models > models.csv` must not find log lines in the CSV."""
+    stream = "from django.conf import settings; print(settings.LOGGING['handlers']['console']['stream'])"
+    command = run_manage(
+        "shell", "--no-imports", "-c", stream, DJANGO_SETTINGS_MODULE="llm_admin.settings", **PRODUCTION, LOG_FORMAT=""
+    )
+
+    assert command.stdout.strip() == "ext://sys.stderr", command.stderr
