@@ -9,6 +9,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 # these settings overridden). Set in the environment, so a worker a test starts has them.
 os.environ.setdefault("WEBHOOK_ALLOW_HTTP", "true")
 os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+# Readable log lines, as in development (the JSON lines are tested by configuring them).
+os.environ.setdefault("LOG_FORMAT", "text")
 
 from llm_admin.settings import *  # noqa: F403
 

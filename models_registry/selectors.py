@@ -20,6 +20,7 @@ from models_registry.filtersets import AIModelFilterSet
 from models_registry.folding import fold
 from models_registry.models import AIModel, CatalogVersion, ModelDependency, Provider, RegisteredName
 from models_registry.models.aimodels import is_name
+from observability.metrics import cache_lookup
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,10 @@ def aimodel_options(params) -> tuple[str, list[dict]]:
         options = cache.get(key)
     except Exception:  # the cache is an optimisation: any failure falls back to the database
         logger.warning("cache unavailable; serving model options from the database", exc_info=True)
+        cache_lookup("model_options", "unavailable")
         options = None
+    else:
+        cache_lookup("model_options", "miss" if options is None else "hit")
     if options is None:
         selected = QueryDict(mutable=True)
         for name in OPTION_FILTERS:
@@ -210,7 +214,10 @@ def dashboard_summary() -> dict:
     try:
         summary = cache.get(key)
     except Exception:
+        cache_lookup("dashboard", "unavailable")
         summary = None
+    else:
+        cache_lookup("dashboard", "miss" if summary is None else "hit")
     if summary is not None:
         return summary
     today = timezone.localdate()
