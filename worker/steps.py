@@ -9,10 +9,12 @@ any of them may die without losing work.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import django_rq
 from django.conf import settings
 
 from webhooks.deliveries import send_due
 from webhooks.dispatch import dispatch_events
+from webhooks.jobs import enqueue_due
 from webhooks.transport import Transport
 
 
@@ -40,10 +42,24 @@ def _sender() -> Callable:
     return send_round
 
 
+def _enqueuer() -> Callable:
+    # Enqueued at once: the claim it carries has committed already.
+    queue = django_rq.get_queue(settings.WORKER_RQ_QUEUE, commit_mode="auto")
+    return lambda stopping: enqueue_due(queue)
+
+
+def _delivery() -> Step:
+    """Sending: in this process's threads, or (WORKER_QUEUE=rq) claimed here and sent by RQ's
+    workers (`manage.py rqworker`), one job per claimed batch (webhooks/jobs.py)."""
+    if settings.WORKER_QUEUE == "rq":
+        return Step("webhook delivery", _enqueuer)
+    return Step("webhook delivery", _sender, threads=settings.WEBHOOK_SENDER_THREADS)
+
+
 def worker_steps() -> list[Step]:
     return [
         Step("webhook dispatch", _dispatcher, wakes=("webhook delivery",)),
-        Step("webhook delivery", _sender, threads=settings.WEBHOOK_SENDER_THREADS),
+        _delivery(),
         # Scheduled changes (docs/contract.md §7, "Lifecycle") are applied by a step added
         # here, e.g. Step("scheduled changes", ...): a function applying the due ones.
     ]
