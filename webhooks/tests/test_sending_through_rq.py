@@ -2,7 +2,8 @@
 deliveries as the embedded worker does and enqueues one RQ job per claimed batch; the job
 sends what its claims still hold through the one sending path and records each attempt. A
 job whose claims lapsed sends nothing; a job Redis loses is claimed and enqueued again
-once its lease ends (docs/contract.md §7, "Webhooks": at least once, durable)."""
+once its lease ends: at least once, never lost, whichever engine `run_worker` delivers
+webhooks through (docs/contract.md §7, "Webhooks (administrators)")."""
 
 import datetime
 import time
