@@ -165,3 +165,27 @@ def api(make_user):
 @pytest.fixture
 def admin_user_(make_user):
     return make_user("admin", username="registry-admin")
+
+
+@pytest.fixture
+def rq_queue(settings):
+    """WORKER_QUEUE=rq, on an RQ queue of the tests' own in the Redis of REDIS_URL; that queue
+    and its jobs are removed before and after, and nothing else there is touched."""
+    import django_rq
+
+    settings.WORKER_QUEUE = "rq"
+    settings.WORKER_RQ_QUEUE = "llm_admin_tests"
+    settings.RQ_QUEUES = {settings.WORKER_RQ_QUEUE: {"URL": settings.REDIS_URL}}
+    queue = django_rq.get_queue(settings.WORKER_RQ_QUEUE, commit_mode="auto")
+    _remove_rq_queue(queue)
+    yield queue
+    _remove_rq_queue(queue)
+    queue.connection.close()
+
+
+def _remove_rq_queue(queue) -> None:
+    registries = [queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry]
+    for registry in registries:
+        for job_id in registry.get_job_ids(cleanup=False):
+            registry.remove(job_id, delete_job=True)
+    queue.delete(delete_jobs=True)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "webhooks",
     "worker",
     "observability",
+    "django_rq",  # only used with WORKER_QUEUE=rq: its `rqworker` command and admin page
 ]
 
 MIDDLEWARE = [
@@ -188,6 +189,30 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHE_FAILURE_COOLDOWN = env.int("CACHE_FAILURE_COOLDOWN", default=30)
+
+
+def worker_queue(engine: str, redis_url: str) -> str:
+    """WORKER_QUEUE: `database` (the embedded worker, nothing but the database) or `rq`."""
+    engine = engine.strip().lower()
+    if engine not in ("database", "rq"):
+        raise ImproperlyConfigured(f"WORKER_QUEUE must be database or rq: got {engine!r}.")
+    if engine == "rq" and not redis_url:
+        raise ImproperlyConfigured(
+            "WORKER_QUEUE=rq needs REDIS_URL (redis://host:6379/0): RQ keeps its queue in Redis. "
+            "Set it, or leave WORKER_QUEUE unset for the embedded worker."
+        )
+    return engine
+
+
+# Where deliveries are sent (docs/webhooks.md, docs/operators.md "run_worker"). The database
+# stays the source of truth either way: with `rq`, run_worker claims due deliveries as the
+# embedded worker does and RQ only carries each claimed batch to `manage.py rqworker` processes.
+WORKER_QUEUE = worker_queue(env.str("WORKER_QUEUE", default="database"), REDIS_URL)
+WORKER_RQ_QUEUE = env.str("WORKER_RQ_QUEUE", default="llm_admin")
+if WORKER_QUEUE == "rq":
+    RQ_QUEUES = {WORKER_RQ_QUEUE: {"URL": REDIS_URL}}
+# django-rq's admin page (queue statistics) reads Redis: shown only when RQ is in use.
+RQ_SHOW_ADMIN_LINK = WORKER_QUEUE == "rq"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

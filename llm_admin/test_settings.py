@@ -37,4 +37,6 @@ if REDIS_URL and _WORKER.startswith("gw") and os.environ.get("LLM_ADMIN_REDIS_WO
     _database = int(_url.path.strip("/") or 0) + int(_WORKER[2:])
     REDIS_URL = urlunsplit(_url._replace(path=f"/{_database}"))
     CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+    if WORKER_QUEUE == "rq":  # noqa: F405
+        RQ_QUEUES[WORKER_RQ_QUEUE]["URL"] = REDIS_URL  # noqa: F405
     os.environ["LLM_ADMIN_REDIS_WORKER"] = _WORKER
