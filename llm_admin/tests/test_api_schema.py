@@ -100,13 +100,14 @@ def test_412_only_where_if_match_is_honoured(document):
     assert with_412 == {"PUT /api/v1/models/{id}", "PATCH /api/v1/models/{id}"}
 
 
-def test_409_on_deleting_what_others_depend_on_and_nowhere_else(document):
+def test_409_on_deleting_what_others_depend_on_or_cancelling_what_is_done_and_nowhere_else(document):
     with_409 = {label for label, _ in operations(document) if "409" in statuses(document, label)}
 
     assert with_409 == {
         "DELETE /api/v1/models/{id}",
         "DELETE /api/v1/providers/{id}",
         "DELETE /api/v1/industries/{id}",
+        "DELETE /api/v1/scheduled-changes/{id}",
     }
     in_use = {"$ref": "#/components/schemas/InUseConflict"}
     assert body_schema(document, "DELETE /api/v1/providers/{id}", "409") == in_use
@@ -122,6 +123,7 @@ def test_404_where_an_object_is_named_or_a_page_can_be_past_the_last(document):
             "GET /api/v1/audit",
             "GET /api/v1/audit/security",
             "GET /api/v1/webhooks",
+            "GET /api/v1/scheduled-changes",
         }
         assert ("404" in statuses(document, label)) == (named or paginated), label
 

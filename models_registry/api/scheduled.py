@@ -3,7 +3,13 @@ status changes the worker applies on time. Callers need the right to change mode
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -72,7 +78,16 @@ class ScheduledChangeSerializer(serializers.ModelSerializer):
     ),
     destroy=extend_schema(
         summary="Cancel a pending scheduled change (it is kept, as cancelled)",
-        responses={204: None, 409: OpenApiResponse(description="It is no longer pending.")},
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                inline_serializer(
+                    "NotPendingConflict",
+                    {"detail": serializers.CharField(), "state": serializers.CharField()},
+                ),
+                description="It is no longer pending (applied, cancelled or failed).",
+            ),
+        },
     ),
 )
 class ScheduledChangeViewSet(

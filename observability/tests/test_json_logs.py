@@ -7,6 +7,8 @@ import json
 import logging
 import logging.config
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -25,27 +27,42 @@ ACCESS_FIELDS = {"method", "path", "view", "status", "duration_ms", "db_queries"
 ACCESS_FIELDS |= {"door", "client", "time", "level", "logger", "message"}
 
 
+@contextmanager
+def console_copy(formatter) -> Iterator[io.StringIO]:
+    """A copy of the console handler as settings.LOGGING makes it (its filters, `formatter`)
+    writing to a string while the block runs. A copy, not the handler re-pointed: in a long
+    test run the stream the handler was made with may be closed, and re-pointing flushes it."""
+    [console] = [handler for handler in logging.getLogger().handlers if handler.get_name() == "console"]
+    stream = io.StringIO()
+    copy = logging.StreamHandler(stream)
+    copy.setLevel(console.level)
+    copy.setFormatter(formatter)
+    for log_filter in console.filters:
+        copy.addFilter(log_filter)
+    root = logging.getLogger()
+    root.removeHandler(console)
+    root.addHandler(copy)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(copy)
+        root.addHandler(console)
+
+
 @pytest.fixture
 def log_lines():
-    """The console handler as settings.LOGGING makes it, switched to LOG_FORMAT=json (its
-    formatter as the settings configure it) and writing here; lines() -> the parsed lines."""
-    [handler] = [handler for handler in logging.getLogger().handlers if handler.get_name() == "console"]
+    """The console's lines with LOG_FORMAT=json (its formatter as the settings configure it);
+    lines() -> the parsed lines."""
     configurator = logging.config.DictConfigurator(settings.LOGGING)
     json_formatter = configurator.configure_formatter(dict(settings.LOGGING["formatters"]["json"]))
-    stream = io.StringIO()
-    old_stream, old_formatter = handler.setStream(stream), handler.formatter
-    handler.setFormatter(json_formatter)
+    with console_copy(json_formatter) as stream:
 
-    def lines() -> list[dict]:
-        text = stream.getvalue()
-        assert text.endswith("\n")
-        return [json.loads(line) for line in text.splitlines()]  # each line is one JSON object
+        def lines() -> list[dict]:
+            text = stream.getvalue()
+            assert text.endswith("\n")
+            return [json.loads(line) for line in text.splitlines()]  # each line is one JSON object
 
-    try:
         yield lines
-    finally:
-        handler.setStream(old_stream)
-        handler.setFormatter(old_formatter)
 
 
 def access_lines(lines: list[dict]) -> list[dict]:
@@ -129,15 +146,10 @@ def test_a_path_cannot_forge_a_log_line(log_lines, client):
 
 
 def text_lines(request) -> list[str]:
-    """The console handler's lines (LOG_FORMAT=text, as in development and tests) while
-    `request()` runs."""
-    [handler] = [handler for handler in logging.getLogger().handlers if handler.get_name() == "console"]
-    stream = io.StringIO()
-    old_stream = handler.setStream(stream)
-    try:
+    """The console's lines (LOG_FORMAT=text, as in development and tests) while `request()` runs."""
+    [console] = [handler for handler in logging.getLogger().handlers if handler.get_name() == "console"]
+    with console_copy(console.formatter) as stream:
         request()
-    finally:
-        handler.setStream(old_stream)
     return stream.getvalue().splitlines()
 
 
