@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from audit.api.serializers import AuditEntrySerializer
 from audit.models import AuditEntry
 from llm_admin.api import streaming
+from llm_admin.api.pagination import PageNumberPagination, PageOrCursorPagination
 from llm_admin.api.permissions import RegistryPermissions, requires
 from models_registry.api.representation import ROWS, PageSource, etag, represent
 from models_registry.api.serializers import (
@@ -105,6 +106,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
     queryset = AIModel.objects.all()
     serializer_class = AIModelSerializer
     filterset_class = AIModelFilterSet
+    pagination_class = PageOrCursorPagination  # the list; `history` pages by number only
     lookup_value_regex = r"[0-9]+"  # not `\d`, which takes any script's digits
 
     def get_permissions(self):
@@ -199,7 +201,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
         summary="The audit entries of this model and of its parts (industry profiles, dependencies), newest first",
         responses=AuditEntrySerializer(many=True),
     )
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=PageNumberPagination)
     def history(self, request, pk):
         model_id = get_object_or_404(AIModel.objects.values_list("pk", flat=True), pk=pk)
         entries = AuditEntry.of_object(AIModel, model_id)
