@@ -1,10 +1,12 @@
-"""Request framing the WSGI layer leaves to the application."""
+"""What the WSGI layer leaves to the application: request framing, and the reference cycles a
+request leaves behind."""
 
 import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream, WSGIRequest
+from django.utils.functional import SimpleLazyObject
 
 from llm_admin.api.errors import error_response
 from llm_admin.api.exceptions import PayloadTooLarge
@@ -48,3 +50,39 @@ class ChunkedRequestBodyMiddleware:
 def is_chunked(request) -> bool:
     codings = request.META.get("HTTP_TRANSFER_ENCODING", "")
     return "chunked" in (coding.strip().lower() for coding in codings.split(","))
+
+
+class ReferenceCycleMiddleware:
+    """Breaks the reference cycles that would keep each request and its response alive after
+    the server has sent it, until the cycle collector's next full pass: with a list's rendered
+    body in it, that grew a worker by hundreds of megabytes per request under load.
+
+    The cycles: a class-based view keeps bound methods of itself (Django's `self.head =
+    self.get`, a viewset's `self.get = self.list`) beside the request and the response, whose
+    data's serializer keeps the view again; DRF's Response keeps the view and itself in
+    `renderer_context`; DRF's Request keeps itself and the view in `parser_context`; Django's
+    message storage keeps the request it hangs on, and `request.user` (until DRF sets it) and
+    `request.auser` are closures over the request. Outermost, so that everything else is done
+    with them when they are broken; a test (models_registry/tests/test_api_reference_cycles.py)
+    finds any new one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # Set by DRF on its own responses, and by llm_admin.api.streaming on streamed ones.
+        context = getattr(response, "renderer_context", None)
+        if context:
+            view, api_request = context.get("view"), context.get("request")
+            if view is not None:
+                vars(view).clear()  # the view is done: its response is rendered
+            if api_request is not None:
+                api_request.parser_context = None
+            response.renderer_context = None
+        for name in ("auser", "_messages"):
+            request.__dict__.pop(name, None)
+        if isinstance(request.__dict__.get("user"), SimpleLazyObject):
+            del request.user
+        return response

@@ -56,7 +56,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that every request has its request id, and is timed, counted and written to
+    # First: it breaks what the rest leave cyclic, once they are done with the response.
+    "llm_admin.middleware.ReferenceCycleMiddleware",
+    # Next, so that every request has its request id, and is timed, counted and written to
     # the access log, those answered by the middleware below (redirects, static files) too.
     "audit.middleware.RequestContextMiddleware",
     "observability.middleware.RequestObservationMiddleware",

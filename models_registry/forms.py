@@ -1,11 +1,11 @@
-"""A model picker for any Django form in the platform, fed by the same cached selection
-list as GET /api/v1/models/options (so every picker offers the same models)."""
+"""A model picker for any Django form in the platform, fed by the same selection list as
+GET /api/v1/models/options (so every picker offers the same models), cached while it is small."""
 
 from django import forms
 from django.http import QueryDict
 
 from models_registry.models import AIModel
-from models_registry.selectors import OPTION_FILTERS, aimodel_options
+from models_registry.selectors import OPTION_FILTERS, OptionsQuery, aimodel_options
 
 
 def option_filters(**filters) -> QueryDict:
@@ -28,15 +28,14 @@ class AIModelChoiceField(forms.TypedChoiceField):
 
     widget = forms.Select
 
-    def __init__(self, *, model_type=None, industry=None, capability=None, **kwargs):
-        filters = {
-            k: v for k, v in {"model_type": model_type, "industry": industry, "capability": capability}.items() if v
-        }
+    def __init__(self, *, model_type=None, industry=None, capability=None, search=None, **kwargs):
+        given = {"model_type": model_type, "industry": industry, "capability": capability, "search": search}
+        filters = {name: value for name, value in given.items() if value}
         self.option_params = option_filters(**filters)
         super().__init__(choices=self.grouped_choices, coerce=self.to_model, **kwargs)
 
     def grouped_choices(self):
-        _, options = aimodel_options(self.option_params)
+        options = aimodel_options(OptionsQuery.of(self.option_params))
         groups: dict[str, list] = {}
         for option in options:
             label = option["display_name"] or option["name"]

@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
+import orjson
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, ForeignObjectRel, Q, QuerySet
@@ -15,6 +16,7 @@ from django.utils import timezone
 from audit.events import MODEL_OBJECT_TYPE
 from audit.feed import FeedFilter
 from audit.models import AuditEntry
+from llm_admin.api import streaming
 from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
 from models_registry.folding import fold
@@ -157,27 +159,73 @@ def change_feed_filter(
     )
 
 
-OPTION_FILTERS = ("model_type", "industry", "capability")
+OPTION_FILTERS = ("model_type", "industry", "capability", "search")
+# An option's keys, and the columns they are read from.
+OPTION_COLUMNS = {
+    "id": "id",
+    "name": "name",
+    "display_name": "display_name",
+    "provider": "provider__slug",
+    "model_type": "model_type",
+}
+OPTIONS_LIMIT_MAX = 1000
 OPTIONS_CACHE_SECONDS = 24 * 60 * 60  # keys carry the catalog version, so they never go stale
 logger = logging.getLogger(__name__)
 
 
-def _options_version(params) -> str:
-    """The catalog version and the filters: what a cached options list depends on."""
-    query = "&".join(f"{name}={value}" for name in OPTION_FILTERS for value in sorted(params.getlist(name)))
-    return f"{catalog_version()}-{hashlib.sha256(query.encode()).hexdigest()[:24]}"
+@dataclass(frozen=True)
+class OptionsQuery:
+    """One selection list: the active models the list's filters and search select, by
+    provider then name, at most `limit` of them (None: all)."""
+
+    filters: QueryDict
+    limit: int | None = None
+
+    @classmethod
+    def of(cls, params, *, limit: int | None = None) -> "OptionsQuery":
+        """The query `params` ask for; ValidationError naming each bad parameter (checked
+        without a query: the ETag comes before any read of the models)."""
+        filters = QueryDict(mutable=True)
+        for name in OPTION_FILTERS:
+            filters.setlist(name, params.getlist(name))
+        form = AIModelFilterSet(filters, queryset=AIModel.objects.none()).form
+        if not form.is_valid():
+            raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
+        return cls(filters, limit)
+
+    def key(self) -> str:
+        """What the list depends on besides the catalog, unambiguously (a search may hold `&`)."""
+        parts = [[name, sorted(self.filters.getlist(name))] for name in OPTION_FILTERS]
+        return hashlib.sha256(orjson.dumps([parts, self.limit])).hexdigest()[:24]
+
+    def rows(self) -> QuerySet:
+        active = AIModel.objects.filter(status=ModelStatus.ACTIVE)
+        models = aimodel_filter(self.filters, active).order_by("provider__slug", "name")
+        return models.values_list(*OPTION_COLUMNS.values())
 
 
-def aimodel_options(params) -> tuple[str, list[dict]]:
-    """(version, options): the active models pickers offer, by provider then name.
+def option(row: tuple) -> dict:
+    return dict(zip(OPTION_COLUMNS, row, strict=True))
 
-    Served from the shared cache under a key that includes the catalog version, which
+
+def aimodel_options_version(query: OptionsQuery) -> str:
+    """The catalog version and the query: what the list, its cache key and its ETag depend on.
+    One query, with no read of the models: an `If-None-Match` that matches costs no more."""
+    return f"{catalog_version()}-{query.key()}"
+
+
+def aimodel_options(query: OptionsQuery, version: str | None = None) -> list[dict] | streaming.Rows:
+    """The selection list (`version` is `aimodel_options_version(query)`, read first).
+
+    A list that stays small (a `limit`, or fewer rows than one chunk of a server-side cursor)
+    is served from the shared cache, under a key that includes the catalog version, which
     moves in the same transaction as any registry change: a reader that sees the new data
-    also sees the new version, so a cached list is never stale. If the cache is down,
-    the list comes from the database.
+    also sees the new version, so a cached list is never stale. If the cache is down, it comes
+    from the database. A larger one is not cached (a million models are a hundred megabytes
+    per filter, and unpickled whole by every reader): it comes from the database a chunk of
+    rows at a time (`Rows`, of options), for the caller to stream and close.
     """
-    version = _options_version(params)
-    key = f"aimodel-options:{version}"
+    key = f"aimodel-options:{version or aimodel_options_version(query)}"
     try:
         options = cache.get(key)
     except Exception:  # the cache is an optimisation: any failure falls back to the database
@@ -186,23 +234,20 @@ def aimodel_options(params) -> tuple[str, list[dict]]:
         options = None
     else:
         cache_lookup("model_options", "miss" if options is None else "hit")
-    if options is None:
-        selected = QueryDict(mutable=True)
-        for name in OPTION_FILTERS:
-            selected.setlist(name, params.getlist(name))
-        active = AIModel.objects.filter(status=ModelStatus.ACTIVE)
-        rows = (
-            aimodel_filter(selected, active)
-            .order_by("provider__slug", "name")
-            .values_list("id", "name", "display_name", "provider__slug", "model_type")
-        )
-        keys = ("id", "name", "display_name", "provider", "model_type")
-        options = [dict(zip(keys, row, strict=True)) for row in rows]
-        try:
-            cache.set(key, options, OPTIONS_CACHE_SECONDS)
-        except Exception:
-            logger.warning("cache unavailable; model options not cached", exc_info=True)
-    return version, options
+    if options is not None:
+        return options
+    if query.limit is not None:
+        options = [option(row) for row in query.rows()[: query.limit]]
+    else:
+        rows = streaming.Rows.of(query.rows(), item=option)
+        if not rows.complete:
+            return rows
+        options = list(rows)
+    try:
+        cache.set(key, options, OPTIONS_CACHE_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable; model options not cached", exc_info=True)
+    return options
 
 
 DEPRECATION_WINDOW_DAYS = 90

@@ -1,4 +1,5 @@
 from django import forms
+from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
@@ -25,3 +26,16 @@ class FilterBackend(DjangoFilterBackend):
             if empty:
                 raise ValidationError(empty)
         return filterset
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        try:
+            return filterset.qs
+        finally:
+            # Its filters point back at it (`parent`): a cycle that would keep the request,
+            # and through it the response, alive after it was answered.
+            filterset.request = None

@@ -1,5 +1,9 @@
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from llm_admin.api import keyset
 
 # More digits than any page number or size can need; longer ones are not parsed (Python
 # refuses to convert strings of over 4,300 digits).
@@ -49,5 +53,95 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 "description": f"Results per page (default {self.page_size}); "
                 f"a larger value than {self.max_page_size} gives {self.max_page_size}.",
                 "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
+
+
+class PageOrCursorPagination(PageNumberPagination):
+    """Page numbers, or, when the request has `cursor` (empty for the first page), keyset
+    pagination (docs/contract.md §7 "Scale"): `{"next", "previous", "results"}`, no count,
+    each link carrying the cursor of the page it leads to. A cursor is the position of a row
+    (`llm_admin/api/keyset.py`): pages stay put while rows are added or removed, and a deep
+    page costs what the first does. `page_size` as for page numbers.
+
+    It pages over a source with `models`, the ordered QuerySet, and `rows(ids)`, the rows to
+    answer with for those primary keys, in order (`models_registry.api.representation.PageSource`).
+    """
+
+    cursor_query_param = "cursor"
+    cursor_links: tuple[str | None, str | None] | None = None  # (next, previous) in cursor mode
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.cursor_links = None
+        if self.cursor_query_param not in request.query_params:
+            return super().paginate_queryset(queryset, request, view)
+        if self.page_query_param in request.query_params:
+            raise ValidationError({self.page_query_param: ["Not with `cursor`: a cursor says where the page is."]})
+        models, size = queryset.models, self.get_page_size(request)
+        keys = keyset.sort_keys(models)
+        raw = request.query_params[self.cursor_query_param]
+        try:
+            position = keyset.decode(keys, raw, using=models.db) if raw else None
+        except ValueError as error:
+            raise ValidationError({self.cursor_query_param: [str(error)]}) from error
+        backwards = position is not None and position.backwards
+        walk = [key.reversed() for key in keys] if backwards else keys
+        selected = models.order_by(*(key.term for key in walk))
+        if position is not None:
+            condition = keyset.beyond(walk, position, using=models.db)
+            selected = selected.none() if condition is None else selected.filter(condition)
+        found = list(selected.values_list(*(key.path for key in keys))[: size + 1])
+        more, found = len(found) > size, found[:size]
+        if backwards:
+            found.reverse()
+        url = request.build_absolute_uri()
+
+        def link(values, *, backwards: bool, inclusive: bool = False) -> str:
+            token = keyset.encode(keys, keyset.Position(tuple(values), backwards, inclusive))
+            return replace_query_param(url, self.cursor_query_param, token)
+
+        if position is None:
+            following = link(found[-1], backwards=False) if more else None
+            preceding = None
+        elif not found:  # rows went away meanwhile: the way back (or on) starts at the position
+            turned = not position.inclusive
+            following = link(position.values, backwards=False, inclusive=turned) if backwards else None
+            preceding = None if backwards else link(position.values, backwards=True, inclusive=turned)
+        elif backwards:
+            following = link(found[-1], backwards=False)
+            preceding = link(found[0], backwards=True) if more else None
+        else:
+            following = link(found[-1], backwards=False) if more else None
+            preceding = link(found[0], backwards=True)
+        self.cursor_links = (following, preceding)
+        return queryset.rows([values[-1] for values in found])
+
+    def get_paginated_response(self, data):
+        if self.cursor_links is None:
+            return super().get_paginated_response(data)
+        following, preceding = self.cursor_links
+        return Response({"next": following, "previous": preceding, "results": data})
+
+    def get_paginated_response_schema(self, schema):
+        document = super().get_paginated_response_schema(schema)
+        document["required"] = ["results"]
+        document["properties"]["count"]["description"] = "Left out when paging with `cursor`."
+        for name, end in (("next", "last"), ("previous", "first")):
+            document["properties"][name]["description"] = (
+                f"The {name} page's link (with `cursor`, carrying that page's cursor); null on the {end} page."
+            )
+        return document
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Page by cursor instead of page number: empty for the first page, then the "
+                "cursor in a `next` or `previous` link. Not with `page`; a cursor not given by this list, or "
+                "given for another `ordering`, is a 400.",
+                "schema": {"type": "string"},
             },
         ]

@@ -169,6 +169,9 @@ REQUESTS = {
     "api session write": ("api", "session", "patch", "/api/v1/models/{id}", {"description": "changed"}),
     "api token read": ("api", "token", "get", "/api/v1/models", None),
     "openai read": ("openai", "token", "get", "/v1/models/target", None),
+    "openai list (streamed)": ("openai", "token", "get", "/v1/models", None),
+    "api selection list": ("api", "token", "get", "/api/v1/models/options?search=target", None),
+    "api cursor page": ("api", "token", "get", "/api/v1/models?cursor=", None),
     "admin page": ("admin", "session", "get", "/admin/models_registry/aimodel/{id}/change/", None),
 }
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.authentication import TokenAuthentication
 from audit.choices import SecurityEventType
 from audit.security import record_security_event
+from llm_admin.api import streaming
 from llm_admin.api.errors import error_body
 from llm_admin.api.permissions import RegistryPermissions
 from models_registry.choices import ModelStatus
@@ -41,6 +42,10 @@ def openai_error(request, message: str, code: str, http_status: int) -> Response
 
 def openai_model(name: str, created: datetime.datetime, provider: str) -> dict:
     return {"id": name, "object": "model", "created": int(created.timestamp()), "owned_by": provider}
+
+
+def row_model(row: tuple) -> dict:
+    return openai_model(*row)
 
 
 class OpenAIView(APIView):
@@ -86,17 +91,23 @@ class OpenAIView(APIView):
 class OpenAIModelListView(OpenAIView):
     @extend_schema(
         summary="OpenAI-compatible: list models",
+        description="The active and deprecated models, by name: one JSON body, sent as it is read "
+        "from the database (chunked), however large the catalog.",
         operation_id="openai_models_list",
         responses=OpenAIModelListSerializer,
         tags=["openai"],
     )
     def get(self, request):
-        rows = (
+        # Streamed from a server-side cursor: a process holds one chunk of rows, however
+        # large the catalog (llm_admin/api/streaming.py).
+        rows = streaming.Rows.of(
             AIModel.objects.filter(status__in=LISTED_STATUSES)
             .order_by("name")
-            .values_list("name", "created_at", "provider__slug")
+            .values_list("name", "created_at", "provider__slug"),
+            item=row_model,
         )
-        return Response({"object": "list", "data": [openai_model(*row) for row in rows]})
+        body = streaming.JSONArray(rows, before=b'{"object":"list","data":', after=b"}")
+        return streaming.streamed_json(self, body)
 
 
 class OpenAIModelDetailView(OpenAIView):

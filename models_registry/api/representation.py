@@ -66,6 +66,10 @@ class PageSource:
     def __getitem__(self, index):
         return rows_by_id(list(self.models.values_list("pk", flat=True)[index]))
 
+    def rows(self, ids: list[int]) -> list[dict]:
+        """A cursor page's rows (llm_admin.api.pagination.PageOrCursorPagination)."""
+        return rows_by_id(ids)
+
 
 def represent(rows: list[dict], request=None) -> list[dict]:
     """API representations of `ROWS` rows, in order."""

@@ -20,6 +20,8 @@ from rest_framework.response import Response
 
 from audit.api.serializers import AuditEntrySerializer
 from audit.models import AuditEntry
+from llm_admin.api import streaming
+from llm_admin.api.pagination import PageNumberPagination, PageOrCursorPagination
 from llm_admin.api.permissions import RegistryPermissions, requires
 from models_registry.api.representation import ROWS, PageSource, etag, represent
 from models_registry.api.serializers import (
@@ -36,7 +38,7 @@ from models_registry.choices import BulkAction, Capability, ModelType
 from models_registry.filtersets import SLUG_PATTERN, AIModelFilterSet
 from models_registry.limits import validate_reason
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
-from models_registry.selectors import aimodel_options
+from models_registry.selectors import OPTIONS_LIMIT_MAX, OptionsQuery, aimodel_options, aimodel_options_version
 from models_registry.services import (
     aimodel_bulk_apply,
     aimodel_create,
@@ -104,6 +106,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
     queryset = AIModel.objects.all()
     serializer_class = AIModelSerializer
     filterset_class = AIModelFilterSet
+    pagination_class = PageOrCursorPagination  # the list; `history` pages by number only
     lookup_value_regex = r"[0-9]+"  # not `\d`, which takes any script's digits
 
     def get_permissions(self):
@@ -198,7 +201,7 @@ class AIModelViewSet(viewsets.GenericViewSet):
         summary="The audit entries of this model and of its parts (industry profiles, dependencies), newest first",
         responses=AuditEntrySerializer(many=True),
     )
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=PageNumberPagination)
     def history(self, request, pk):
         model_id = get_object_or_404(AIModel.objects.values_list("pk", flat=True), pk=pk)
         entries = AuditEntry.of_object(AIModel, model_id)
@@ -220,10 +223,19 @@ class AIModelViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="The selection list: active models, by provider then name",
+        description="Without `limit` the whole list, streamed from the database as it is read when it is "
+        "large; with `limit`, at most that many. Cached while small; the `ETag` moves with any change.",
         parameters=[
             OpenApiParameter("model_type", OpenApiTypes.STR, many=True, enum=ModelType.values),
             OpenApiParameter("industry", OpenApiTypes.STR, many=True, pattern=schema_pattern(SLUG_PATTERN)),
             OpenApiParameter("capability", OpenApiTypes.STR, many=True, enum=Capability.values),
+            OpenApiParameter("search", OpenApiTypes.STR, description="As the list's `search`; empty: no filter."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": OPTIONS_LIMIT_MAX},
+                description="At most this many, the first in the list's order; left out: all of them.",
+            ),
+            IF_NONE_MATCH,
         ],
         responses={200: ModelOptionSerializer(many=True), 304: OpenApiResponse(description="Not modified")},
     )
@@ -236,11 +248,26 @@ class AIModelViewSet(viewsets.GenericViewSet):
         filterset_class=None,
     )
     def selection_list(self, request):  # not `options`: that name is DRF's handler for HTTP OPTIONS
-        version, options = aimodel_options(request.query_params)
-        tag = f'"{version}"'
-        if request.headers.get("If-None-Match") == tag:
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
-        return Response(options, headers={"ETag": tag})
+        query = OptionsQuery.of(request.query_params, limit=options_limit(request))
+        version = aimodel_options_version(query)
+        headers = {"ETag": f'"{version}"'}
+        if request.headers.get("If-None-Match") == headers["ETag"]:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        options = aimodel_options(query, version)
+        if isinstance(options, list):
+            return Response(options, headers=headers)
+        return streaming.streamed_json(self, streaming.JSONArray(options), headers=headers)
+
+
+def options_limit(request) -> int | None:
+    """The selection list's `limit`: 1 to OPTIONS_LIMIT_MAX, else a 400 naming it."""
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return None
+    digits = raw.lstrip("0")
+    if not (raw.isascii() and raw.isdigit() and digits and len(digits) <= 4 and int(digits) <= OPTIONS_LIMIT_MAX):
+        raise serializers.ValidationError({"limit": [f"Enter a whole number from 1 to {OPTIONS_LIMIT_MAX}."]})
+    return int(digits)
 
 
 class ReferenceViewSet(

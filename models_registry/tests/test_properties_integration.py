@@ -33,6 +33,7 @@ from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, CatalogVersion, Industry, ModelIndustryProfile, Provider
 from models_registry.services import ProfileInput, aimodel_create, aimodel_delete, aimodel_update
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
+from models_registry.tests.streamed import body_json
 
 OPTIONS_URL = "/api/v1/models/options"
 OPENAI_URL = "/v1/models"
@@ -368,12 +369,12 @@ class TestProperty17SystemIntegrationConsistency(TestCase):
         for query in OPTION_QUERIES:
             response = self.options(query)
             assert response.status_code == 200, (query, response.content)
-            assert response.json() == expected_options(rows, query), query
+            assert body_json(response) == expected_options(rows, query), query
 
     def check_openai(self, rows):
         response = self.api.get(OPENAI_URL)
         assert response.status_code == 200
-        body = response.json()
+        body = body_json(response)
         assert body["object"] == "list"
         assert {item["id"]: item for item in body["data"]} == expected_openai_list(rows)
         assert len(body["data"]) == len(expected_openai_list(rows))

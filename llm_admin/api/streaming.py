@@ -1,0 +1,84 @@
+"""JSON bodies written while their rows are read from the database, for lists that grow with
+the catalog (docs/contract.md §7 "Scale"): the whole selection list, `/v1/models`.
+
+The rows come from a server-side cursor on PostgreSQL (`QuerySet.iterator`), a chunk of
+`CHUNK_ROWS` at a time, and each chunk is encoded and handed to the server before the next is
+read: a process holds one chunk, whatever the size of the catalog. The response is one JSON
+document, sent chunked; a database that fails half-way cuts it short (the client sees a
+truncated body, not a 200 with a complete list that is wrong).
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain, islice
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+
+from llm_admin.api.renderers import dumps
+
+# Rows read from the cursor, and encoded, at a time. Also the bound below which the selection
+# list is small enough to cache (models_registry.selectors.aimodel_options).
+CHUNK_ROWS = 1000
+
+
+@dataclass
+class Rows:
+    """A query's rows from a server-side cursor, its first chunk read already: a database that
+    cannot answer is a 503 before the response starts, and a list shorter than a chunk is
+    known to be complete (`complete`, `first`). Iterated, each row is `item(row)`, if given."""
+
+    first: list
+    rest: Iterator
+    item: Callable | None = None
+
+    @classmethod
+    def of(cls, queryset: QuerySet, item: Callable | None = None) -> "Rows":
+        rest = queryset.iterator(chunk_size=CHUNK_ROWS)
+        return cls(first=list(islice(rest, CHUNK_ROWS)), rest=rest, item=item)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.first) < CHUNK_ROWS
+
+    def __iter__(self) -> Iterator:
+        first, self.first = self.first, []  # the first chunk is freed once it is sent
+        rows = chain(first, self.rest)
+        return rows if self.item is None else map(self.item, rows)
+
+    def close(self) -> None:
+        """Closes the cursor now, on the connection it was opened on (before the request ends
+        and the connection goes back to the pool), whether the rows were read or not."""
+        self.first = []
+        self.rest.close()
+
+
+class JSONArray:
+    """`before`, the JSON array of the rows, then `after`, written a chunk of rows at a time.
+    The response closes it when it is closed, sent whole or not, and it closes the rows."""
+
+    def __init__(self, rows: Iterable, *, before: bytes = b"", after: bytes = b""):
+        self.rows, self.before, self.after = rows, before, after
+
+    def __iter__(self) -> Iterator[bytes]:
+        rows = iter(self.rows)
+        opening, separator = self.before + b"[", b""
+        while items := list(islice(rows, CHUNK_ROWS)):
+            encoded = dumps(items)  # b"[...]": its items go into the one array
+            del items
+            yield b"".join((opening, separator, memoryview(encoded)[1:-1]))
+            opening, separator = b"", b","
+        yield opening + b"]" + self.after
+
+    def close(self) -> None:
+        if hasattr(self.rows, "close"):
+            self.rows.close()
+
+
+def streamed_json(view, content: JSONArray, *, headers: dict | None = None) -> StreamingHttpResponse:
+    """A streamed JSON answer of a DRF view. It carries the view's renderer context, as DRF's
+    own responses do, so that `ReferenceCycleMiddleware` frees the view and its request
+    once the answer is made; the content must not refer to either."""
+    response = StreamingHttpResponse(content, content_type="application/json", headers=headers)
+    response.renderer_context = view.get_renderer_context()
+    return response
