@@ -24,12 +24,13 @@ from models_registry.models import (
     ModelIndustryProfile,
     Provider,
     RegisteredName,
+    ScheduledChange,
 )
 
 BATCH_SIZE = 1000
 # The registry's own tables and the log rows about them; industries (from the migrations),
 # users and the catalog version stay.
-REGISTRY_MODELS = [AIModel, RegisteredName, ModelIndustryProfile, ModelDependency, Provider]
+REGISTRY_MODELS = [AIModel, RegisteredName, ModelIndustryProfile, ModelDependency, ScheduledChange, Provider]
 AUDITED_MODELS = [AIModel, ModelIndustryProfile, ModelDependency, Provider]
 
 

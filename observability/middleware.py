@@ -98,6 +98,8 @@ class StreamedBody:
         return self
 
     def __next__(self):
+        if self.observation is None:
+            raise StopIteration
         with self.observation.counting():
             try:
                 return next(self.chunks)
@@ -106,7 +108,11 @@ class StreamedBody:
                 raise
 
     def close(self) -> None:
-        self.observation.finish()
+        if self.observation is not None:
+            self.observation.finish()
+        # The response's own iterator (Django's map over its bound `make_bytes`) holds the
+        # response: let go of it and of the request, so nothing outlives it in a cycle.
+        self.chunks, self.observation = iter(()), None
 
 
 class RequestObservationMiddleware:
