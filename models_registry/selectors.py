@@ -75,6 +75,19 @@ def dependents_of(model_ids) -> dict[int, list[Dependent]]:
     return dict(found)
 
 
+def utc_today() -> datetime.date:
+    """Today in UTC: the day sunset dates are compared with, whatever TIME_ZONE says."""
+    return timezone.now().astimezone(datetime.UTC).date()
+
+
+def before_sunset(queryset: QuerySet, *, today: datetime.date | None = None, path: str = "") -> QuerySet:
+    """`queryset` without the models whose sunset date has come (on or before `today`, by
+    default today in UTC): from that day they are gone from /v1/models and the selection list
+    (docs/contract.md §7). `path` leads from the queryset's model to AIModel ("model__" from
+    a registered name)."""
+    return queryset.exclude(**{f"{path}sunset_date__lte": today or utc_today()})
+
+
 def aimodel_filter(params, queryset: QuerySet | None = None) -> QuerySet:
     """The models that `params` (API-style filter parameters) select; ValidationError
     naming each bad parameter otherwise."""
@@ -162,21 +175,25 @@ OPTIONS_CACHE_SECONDS = 24 * 60 * 60  # keys carry the catalog version, so they 
 logger = logging.getLogger(__name__)
 
 
-def _options_version(params) -> str:
-    """The catalog version and the filters: what a cached options list depends on."""
+def _options_version(params, today: datetime.date) -> str:
+    """The catalog version, the day (UTC) and the filters: what a cached options list
+    depends on. The day because a model leaves the list on its sunset date, a change that
+    no write makes and so no catalog version marks."""
     query = "&".join(f"{name}={value}" for name in OPTION_FILTERS for value in sorted(params.getlist(name)))
-    return f"{catalog_version()}-{hashlib.sha256(query.encode()).hexdigest()[:24]}"
+    return f"{catalog_version()}-{today:%Y%m%d}-{hashlib.sha256(query.encode()).hexdigest()[:24]}"
 
 
 def aimodel_options(params) -> tuple[str, list[dict]]:
-    """(version, options): the active models pickers offer, by provider then name.
+    """(version, options): the active models pickers offer, by provider then name, less
+    those whose sunset date has come.
 
     Served from the shared cache under a key that includes the catalog version, which
     moves in the same transaction as any registry change: a reader that sees the new data
     also sees the new version, so a cached list is never stale. If the cache is down,
     the list comes from the database.
     """
-    version = _options_version(params)
+    today = utc_today()  # one day for the key and the query, should midnight pass between them
+    version = _options_version(params, today)
     key = f"aimodel-options:{version}"
     try:
         options = cache.get(key)
@@ -190,7 +207,7 @@ def aimodel_options(params) -> tuple[str, list[dict]]:
         selected = QueryDict(mutable=True)
         for name in OPTION_FILTERS:
             selected.setlist(name, params.getlist(name))
-        active = AIModel.objects.filter(status=ModelStatus.ACTIVE)
+        active = before_sunset(AIModel.objects.filter(status=ModelStatus.ACTIVE), today=today)
         rows = (
             aimodel_filter(selected, active)
             .order_by("provider__slug", "name")

@@ -67,7 +67,7 @@ class DependencyInline(admin.TabularInline):
     model = ModelDependency
     extra = 0
     can_delete = False
-    fields = ["component_link", "component_name", "registered_at", "registered_by"]
+    fields = ["component_link", "component_name", "owner", "registered_at", "registered_by"]
     readonly_fields = fields
     verbose_name_plural = "dependencies (components using this model; registered through the API)"
 
@@ -167,7 +167,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
             "Prices per million tokens",
             {"fields": [("input_cost_per_million_tokens", "output_cost_per_million_tokens")]},
         ),
-        ("Lifecycle", {"fields": [("deprecation_date", "successor"), "aliases"]}),
+        ("Lifecycle", {"fields": [("deprecation_date", "sunset_date"), "successor", "aliases"]}),
         ("Metadata", {"classes": ["collapse"], "fields": ["metadata"]}),
         ("Audit", {"fields": ["change_reason", "loaded_version", "seen_entry"]}),
     ]

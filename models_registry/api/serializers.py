@@ -146,6 +146,12 @@ class AIModelSerializer(serializers.Serializer):
     output_cost_per_million_tokens = CostField(default=None)
     status = serializers.ChoiceField(choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
     deprecation_date = StrictDateField(allow_null=True, default=None)
+    sunset_date = StrictDateField(
+        allow_null=True,
+        default=None,
+        help_text="From this day (UTC) the model leaves /v1/models and the selection list; not before "
+        "deprecation_date.",
+    )
     successor = ModelNameField(allow_null=True, default=None)
     description = StrictCharField(allow_blank=True, default="")
     industries = IndustryProfileSerializer(many=True, required=False)
@@ -173,7 +179,7 @@ class AIModelSerializer(serializers.Serializer):
 class DependencySerializer(StrictModelSerializer):
     class Meta:
         model = ModelDependency
-        fields = ["id", "component_type", "component_id", "component_name", "registered_at", "registered_by"]
+        fields = ["id", "component_type", "component_id", "component_name", "owner", "registered_at", "registered_by"]
         read_only_fields = ["id", "registered_at", "registered_by"]
         extra_kwargs = {"component_type": {"trim_whitespace": False}}  # a slug as sent, blanks refused
         # The uniqueness of (model, component) is not an error here: registering twice answers 200.

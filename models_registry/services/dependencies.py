@@ -5,9 +5,17 @@ from models_registry.services.catalog import actor_name, registry_write
 
 
 def dependency_register(
-    *, model: AIModel, component_type: str, component_id: str, component_name: str = "", actor, reason: str = ""
+    *,
+    model: AIModel,
+    component_type: str,
+    component_id: str,
+    component_name: str = "",
+    owner: str = "",
+    actor,
+    reason: str = "",
 ) -> tuple[ModelDependency, bool]:
-    """Returns (dependency, created). Registering the same component again changes nothing.
+    """Returns (dependency, created). Registering the same component again changes nothing
+    (its name and owner stay as first registered).
 
     The model row is locked first, as `aimodel_delete` locks it: a registration and a
     delete of the same model run one after the other, never interleaved. If the model
@@ -26,6 +34,7 @@ def dependency_register(
             component_type=component_type,
             component_id=component_id,
             component_name=component_name,
+            owner=owner,
             registered_by=actor_name(actor),
         )
         dependency.full_clean()
@@ -36,3 +45,4 @@ def dependency_register(
 def dependency_unregister(*, dependency: ModelDependency, actor, reason: str = "") -> None:
     with registry_write(actor=actor, reason=reason):
         dependency.delete()
+
