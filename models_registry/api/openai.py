@@ -113,11 +113,7 @@ class OpenAIModelDetailView(OpenAIView):
                 request, f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND
             )
         claims = RegisteredName.objects.filter(name=fold(name), model__status__in=LISTED_STATUSES)
-        claim = (
-            before_sunset(claims, path="model__")
-            .select_related("model__provider", "model__successor")
-            .first()
-        )
+        claim = before_sunset(claims, path="model__").select_related("model__provider", "model__successor").first()
         if claim is None:
             return openai_error(
                 request, f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND
