@@ -246,11 +246,11 @@ class SyntheticCatalog:
             ),
             (
                 f"""INSERT INTO {dependencies}
-                    (model_id, component_type, component_id, component_name, registered_at, registered_by)
-                SELECT id, 'agent', 'agent-' || id, 'Support agent ' || id, %s, 'bench'
+                    (model_id, component_type, component_id, component_name, owner, registered_at, registered_by)
+                SELECT id, 'agent', 'agent-' || id, 'Support agent ' || id, 'support-team', %s, 'bench'
                 FROM {models} WHERE id > %s AND id %% 25 = 0
                 UNION ALL
-                SELECT id, 'workflow', 'workflow-' || id, 'Nightly workflow ' || id, %s, 'bench'
+                SELECT id, 'workflow', 'workflow-' || id, 'Nightly workflow ' || id, '', %s, 'bench'
                 FROM {models} WHERE id > %s AND id %% 50 = 0""",  # noqa: S608
                 [stamp, last_id, stamp, last_id],
             ),

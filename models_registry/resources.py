@@ -147,6 +147,7 @@ class AIModelResource(resources.ModelResource):
     )
     status = fields.Field(attribute="status", column_name="status", widget=TextWidget())
     deprecation_date = fields.Field(attribute="deprecation_date", column_name="deprecation_date", widget=DateWidget())
+    sunset_date = fields.Field(attribute="sunset_date", column_name="sunset_date", widget=DateWidget())
     successor = fields.Field(attribute="successor", column_name="successor", widget=OptionalTextWidget())
     description = fields.Field(attribute="description", column_name="description", widget=TextWidget())
     aliases = fields.Field(attribute="aliases", column_name="aliases", widget=NameListWidget())
@@ -159,7 +160,7 @@ class AIModelResource(resources.ModelResource):
         fields = [
             "name", "display_name", "provider", "model_type", "capabilities", "context_window", "max_output_tokens",
             "input_cost_per_million_tokens", "output_cost_per_million_tokens", "status", "deprecation_date",
-            "successor", "description", "aliases", "industries", "metadata",
+            "sunset_date", "successor", "description", "aliases", "industries", "metadata",
         ]  # fmt: skip
         export_order = fields
 

@@ -77,6 +77,19 @@ def dependents_of(model_ids) -> dict[int, list[Dependent]]:
     return dict(found)
 
 
+def utc_today() -> datetime.date:
+    """Today in UTC: the day sunset dates are compared with, whatever TIME_ZONE says."""
+    return timezone.now().astimezone(datetime.UTC).date()
+
+
+def before_sunset(queryset: QuerySet, *, today: datetime.date | None = None, path: str = "") -> QuerySet:
+    """`queryset` without the models whose sunset date has come (on or before `today`, by
+    default today in UTC): from that day they are gone from /v1/models and the selection list
+    (docs/contract.md §7). `path` leads from the queryset's model to AIModel ("model__" from
+    a registered name)."""
+    return queryset.exclude(**{f"{path}sunset_date__lte": today or utc_today()})
+
+
 def aimodel_filter(params, queryset: QuerySet | None = None) -> QuerySet:
     """The models that `params` (API-style filter parameters) select; ValidationError
     naming each bad parameter otherwise."""
@@ -176,10 +189,12 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class OptionsQuery:
     """One selection list: the active models the list's filters and search select, by
-    provider then name, at most `limit` of them (None: all)."""
+    provider then name, less those whose sunset date has come (on or before `today`, UTC),
+    at most `limit` of them (None: all)."""
 
     filters: QueryDict
     limit: int | None = None
+    today: datetime.date | None = None
 
     @classmethod
     def of(cls, params, *, limit: int | None = None) -> "OptionsQuery":
@@ -191,15 +206,17 @@ class OptionsQuery:
         form = AIModelFilterSet(filters, queryset=AIModel.objects.none()).form
         if not form.is_valid():
             raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
-        return cls(filters, limit)
+        return cls(filters, limit, utc_today())
 
     def key(self) -> str:
-        """What the list depends on besides the catalog, unambiguously (a search may hold `&`)."""
+        """What the list depends on besides the catalog, unambiguously (a search may hold `&`):
+        the day too, since a model leaves the list on its sunset date, a change that no write
+        makes and so no catalog version marks."""
         parts = [[name, sorted(self.filters.getlist(name))] for name in OPTION_FILTERS]
-        return hashlib.sha256(orjson.dumps([parts, self.limit])).hexdigest()[:24]
+        return hashlib.sha256(orjson.dumps([parts, self.limit, str(self.today)])).hexdigest()[:24]
 
     def rows(self) -> QuerySet:
-        active = AIModel.objects.filter(status=ModelStatus.ACTIVE)
+        active = before_sunset(AIModel.objects.filter(status=ModelStatus.ACTIVE), today=self.today)
         models = aimodel_filter(self.filters, active).order_by("provider__slug", "name")
         return models.values_list(*OPTION_COLUMNS.values())
 

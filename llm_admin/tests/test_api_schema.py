@@ -108,6 +108,7 @@ def test_409_on_deleting_what_others_depend_on_or_cancelling_what_is_done_and_no
         "DELETE /api/v1/providers/{id}",
         "DELETE /api/v1/industries/{id}",
         "DELETE /api/v1/scheduled-changes/{id}",
+        "POST /api/v1/models/{id}/move-dependents",  # its own: the target is not active
     }
     in_use = {"$ref": "#/components/schemas/InUseConflict"}
     assert body_schema(document, "DELETE /api/v1/providers/{id}", "409") == in_use

@@ -25,6 +25,7 @@ from models_registry.admin.forms import AIModelForm, industry_setting_names, pro
 from models_registry.admin.imports import import_confirm, import_upload
 from models_registry.admin.paginators import LargeTablePaginator
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
+from models_registry.admin.retiring import move_dependents_offer, move_dependents_view
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
 from models_registry.filtersets import search
@@ -67,7 +68,7 @@ class DependencyInline(admin.TabularInline):
     model = ModelDependency
     extra = 0
     can_delete = False
-    fields = ["component_link", "component_name", "registered_at", "registered_by"]
+    fields = ["component_link", "component_name", "owner", "registered_at", "registered_by"]
     readonly_fields = fields
     verbose_name_plural = "dependencies (components using this model; registered through the API)"
 
@@ -167,7 +168,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
             "Prices per million tokens",
             {"fields": [("input_cost_per_million_tokens", "output_cost_per_million_tokens")]},
         ),
-        ("Lifecycle", {"fields": [("deprecation_date", "successor"), "aliases"]}),
+        ("Lifecycle", {"fields": [("deprecation_date", "sunset_date"), "successor", "aliases"]}),
         ("Metadata", {"classes": ["collapse"], "fields": ["metadata"]}),
         ("Audit", {"fields": ["change_reason", "loaded_version", "seen_entry"]}),
     ]
@@ -224,6 +225,11 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
                 name="models_registry_aimodel_import_confirm",
             ),
             path("export/", wrap(self.export_filtered), name="models_registry_aimodel_export"),
+            path(
+                "<path:object_id>/move-dependents/",
+                wrap(lambda request, object_id: move_dependents_view(self, request, object_id)),
+                name="models_registry_aimodel_move_dependents",
+            ),
             *super().get_urls(),
         ]
 
@@ -268,6 +274,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
         context["industry_fields"] = {
             str(industry.pk): industry_setting_names(industry) for industry in Industry.objects.all()
         }
+        context["move_dependents"] = move_dependents_offer(self, request, obj) if change else None
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def history_view(self, request, object_id, extra_context=None):

@@ -106,6 +106,7 @@ class AIModelForm(forms.ModelForm):
             "input_cost_per_million_tokens": PriceField,
             "output_cost_per_million_tokens": PriceField,
             "deprecation_date": StrictDateField,
+            "sunset_date": StrictDateField,
         }
 
     def __init__(self, *args, **kwargs):

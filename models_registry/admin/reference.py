@@ -66,10 +66,12 @@ class IndustryAdmin(ReferenceAdmin):
 class ModelDependencyAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):
     """Components register themselves through the API; staff look, and may unregister."""
 
-    list_display = ["model", "component_type", "component_id", "component_name", "registered_at", "registered_by"]
+    list_display = [
+        "model", "component_type", "component_id", "component_name", "owner", "registered_at", "registered_by",
+    ]  # fmt: skip
     list_filter = ["component_type"]
     list_select_related = ["model"]
-    search_fields = ["model__name", "component_id", "component_name"]
+    search_fields = ["model__name", "component_id", "component_name", "owner"]
 
     def has_add_permission(self, request):
         return False

@@ -20,6 +20,7 @@ from models_registry.choices import ModelStatus
 from models_registry.folding import fold
 from models_registry.models import AIModel, RegisteredName
 from models_registry.models.aimodels import is_name
+from models_registry.selectors import before_sunset
 
 LISTED_STATUSES = [ModelStatus.ACTIVE, ModelStatus.DEPRECATED]
 
@@ -101,7 +102,7 @@ class OpenAIModelListView(OpenAIView):
         # Streamed from a server-side cursor: a process holds one chunk of rows, however
         # large the catalog (llm_admin/api/streaming.py).
         rows = streaming.Rows.of(
-            AIModel.objects.filter(status__in=LISTED_STATUSES)
+            before_sunset(AIModel.objects.filter(status__in=LISTED_STATUSES))
             .order_by("name")
             .values_list("name", "created_at", "provider__slug"),
             item=row_model,
@@ -122,11 +123,8 @@ class OpenAIModelDetailView(OpenAIView):
             return openai_error(
                 request, f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND
             )
-        claim = (
-            RegisteredName.objects.filter(name=fold(name), model__status__in=LISTED_STATUSES)
-            .select_related("model__provider", "model__successor")
-            .first()
-        )
+        claims = RegisteredName.objects.filter(name=fold(name), model__status__in=LISTED_STATUSES)
+        claim = before_sunset(claims, path="model__").select_related("model__provider", "model__successor").first()
         if claim is None:
             return openai_error(
                 request, f"The model '{name}' does not exist", "model_not_found", status.HTTP_404_NOT_FOUND
@@ -139,10 +137,12 @@ class OpenAIModelDetailView(OpenAIView):
 
 
 def add_deprecation_headers(response: Response, model: AIModel, request) -> None:
-    """RFC 9745 `Deprecation` (since when), RFC 8594 `Sunset` (when it goes), and the successor."""
+    """RFC 9745 `Deprecation` (since when), RFC 8594 `Sunset` (when it goes: the sunset date,
+    else the deprecation date), and the successor."""
     response["Deprecation"] = f"@{int(model.updated_at.timestamp())}"
-    if model.deprecation_date is not None:
-        sunset = datetime.datetime.combine(model.deprecation_date, datetime.time(), tzinfo=datetime.UTC)
+    goes = model.sunset_date or model.deprecation_date
+    if goes is not None:
+        sunset = datetime.datetime.combine(goes, datetime.time(), tzinfo=datetime.UTC)
         response["Sunset"] = format_datetime(sunset, usegmt=True)
     if model.successor is not None:
         successor_url = request.build_absolute_uri(f"/v1/models/{model.successor.name}")

@@ -11,8 +11,8 @@ from models_registry.querysets import IndustryProfilesJSON, with_dependency_coun
 
 ROW_FIELDS = [
     "id", "name", "display_name", "provider__slug", "model_type", "context_window", "max_output_tokens",
-    "status", "deprecation_date", "successor__name", "description", "created_at", "updated_at", "created_by",
-    "updated_by", "version", "dependency_count",
+    "status", "deprecation_date", "sunset_date", "successor__name", "description", "created_at", "updated_at",
+    "created_by", "updated_by", "version", "dependency_count",
 ]  # fmt: skip
 JSON_COLUMNS = ["capabilities", "metadata", "aliases"]
 PRICE_COLUMNS = ["input_cost_per_million_tokens", "output_cost_per_million_tokens"]
@@ -90,6 +90,7 @@ def represent(rows: list[dict], request=None) -> list[dict]:
             "output_cost_per_million_tokens": price_text(row["output_cost_per_million_tokens_stored"]),
             "status": row["status"],
             "deprecation_date": row["deprecation_date"].isoformat() if row["deprecation_date"] else None,
+            "sunset_date": row["sunset_date"].isoformat() if row["sunset_date"] else None,
             "successor": row["successor__name"],
             "description": row["description"],
             "industries": orjson.Fragment(row["industries_json"]),

@@ -15,34 +15,13 @@ from rest_framework.response import Response
 
 from llm_admin.api.permissions import requires
 from models_registry.api.fields import StrictCharField
+from models_registry.api.serializers import ModelReferenceField
 from models_registry.api.views import ASCII_ID
 from models_registry.choices import ScheduledStatus
 from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import ScheduledChange
 from models_registry.parsing import parse_datetime
-from models_registry.selectors import aimodel_by_reference
 from models_registry.services.scheduled import NotPendingError, scheduled_change_cancel, scheduled_change_create
-
-
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "A model's id or name."})
-class ModelReferenceField(serializers.Field):
-    """A model named by its id (a JSON number) or its name or an alias (a JSON string); shown by name."""
-
-    default_error_messages = {
-        "invalid": "Give a model's id (a number) or its name (a string).",
-        "unknown": "No model {value!r}.",
-    }
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | str):
-            self.fail("invalid")
-        model = aimodel_by_reference(data)
-        if model is None:
-            self.fail("unknown", value=data)
-        return model
-
-    def to_representation(self, value):
-        return value.name
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)

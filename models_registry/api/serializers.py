@@ -34,7 +34,7 @@ from models_registry.models.aimodels import (
     NAME_VALIDATOR,
     is_name,
 )
-from models_registry.selectors import aimodels_by_name
+from models_registry.selectors import aimodel_by_reference, aimodels_by_name
 from models_registry.services import ProfileInput
 
 MAX_BULK_IDS = 1000
@@ -74,6 +74,27 @@ class ModelNameField(NameField):
         model = aimodels_by_name([name]).get(fold(name)) if is_name(name) else None
         if model is None:
             raise serializers.ValidationError(f"No model named {name!r}.")
+        return model
+
+    def to_representation(self, value):
+        return value.name
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "A model's id or name."})
+class ModelReferenceField(serializers.Field):
+    """A model named by its id (a JSON number) or its name or an alias (a JSON string); shown by name."""
+
+    default_error_messages = {
+        "invalid": "Give a model's id (a number) or its name (a string).",
+        "unknown": "No model {value!r}.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        model = aimodel_by_reference(data)
+        if model is None:
+            self.fail("unknown", value=data)
         return model
 
     def to_representation(self, value):
@@ -146,6 +167,12 @@ class AIModelSerializer(serializers.Serializer):
     output_cost_per_million_tokens = CostField(default=None)
     status = serializers.ChoiceField(choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
     deprecation_date = StrictDateField(allow_null=True, default=None)
+    sunset_date = StrictDateField(
+        allow_null=True,
+        default=None,
+        help_text="From this day (UTC) the model leaves /v1/models and the selection list; not before "
+        "deprecation_date.",
+    )
     successor = ModelNameField(allow_null=True, default=None)
     description = StrictCharField(allow_blank=True, default="")
     industries = IndustryProfileSerializer(many=True, required=False)
@@ -173,11 +200,35 @@ class AIModelSerializer(serializers.Serializer):
 class DependencySerializer(StrictModelSerializer):
     class Meta:
         model = ModelDependency
-        fields = ["id", "component_type", "component_id", "component_name", "registered_at", "registered_by"]
+        fields = ["id", "component_type", "component_id", "component_name", "owner", "registered_at", "registered_by"]
         read_only_fields = ["id", "registered_at", "registered_by"]
         extra_kwargs = {"component_type": {"trim_whitespace": False}}  # a slug as sent, blanks refused
         # The uniqueness of (model, component) is not an error here: registering twice answers 200.
         validators = []
+
+
+class MoveDependentsSerializer(serializers.Serializer):
+    """`POST /api/v1/models/{id}/move-dependents` (docs/contract.md §7, "Lifecycle")."""
+
+    to = ModelReferenceField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The model to move them to: an id or a name (or alias). Left out or null: the model's successor.",
+    )
+    reason = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=REASON_MAX_LENGTH,
+        help_text='Why; kept in the audit log (left out: "move dependents of <model> to <target>").',
+    )
+
+
+class MovedDependentsSerializer(serializers.Serializer):
+    moved = serializers.IntegerField(
+        help_text="How many registered dependencies left the model (each is now registered on the target)."
+    )
 
 
 class DependentSerializer(serializers.Serializer):

@@ -31,6 +31,8 @@ from models_registry.api.serializers import (
     DependencySerializer,
     IndustrySerializer,
     ModelOptionSerializer,
+    MovedDependentsSerializer,
+    MoveDependentsSerializer,
     ProviderSerializer,
     schema_pattern,
 )
@@ -40,9 +42,11 @@ from models_registry.limits import validate_reason
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.selectors import OPTIONS_LIMIT_MAX, OptionsQuery, aimodel_options, aimodel_options_version
 from models_registry.services import (
+    TargetNotActiveError,
     aimodel_bulk_apply,
     aimodel_create,
     aimodel_delete,
+    aimodel_move_dependents,
     aimodel_update,
     dependency_register,
     dependency_unregister,
@@ -66,6 +70,7 @@ CONFLICT = inline_serializer(
     "DeleteConflict",
     {"detail": serializers.CharField(), "dependencies": serializers.ListField(child=serializers.DictField())},
 )
+NOT_ACTIVE = inline_serializer("TargetNotActive", {"detail": serializers.CharField()})
 
 
 def change_reason(request) -> str:
@@ -116,6 +121,8 @@ class AIModelViewSet(viewsets.GenericViewSet):
                 return [requires(f"models_registry.{needed}")()]
         if self.action == "bulk":
             return [requires("models_registry.bulk_aimodel")()]
+        if self.action == "move_dependents":
+            return [requires("models_registry.change_aimodel")()]
         return [RegistryPermissions()]
 
     def _ordered(self, queryset):
@@ -196,6 +203,39 @@ class AIModelViewSet(viewsets.GenericViewSet):
         dependency = get_object_or_404(ModelDependency, pk=dependency_id, model_id=self.get_object().pk)
         dependency_unregister(dependency=dependency, actor=request.user, reason=change_reason(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Move every registered dependency to another model (default: the successor), all or nothing",
+        description="Each dependency is removed from this model and registered on the target (a component "
+        "registered there already is only removed here): a `dependency.removed` and a `dependency.registered` "
+        "change, each with its audit entry. 400 naming `to` when there is no successor and no `to`, or `to` is "
+        "this model; 409 when the target is not active.",
+        request=MoveDependentsSerializer,
+        responses={
+            200: MovedDependentsSerializer,
+            409: OpenApiResponse(NOT_ACTIVE, description="The target is not active; nothing was moved."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="move-dependents",
+        url_name="move-dependents",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def move_dependents(self, request, pk):
+        model = self.get_object()
+        serializer = MoveDependentsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            moved = aimodel_move_dependents(
+                model=model, to=data["to"], actor=request.user, reason=data["reason"] or change_reason(request)
+            )
+        except TargetNotActiveError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response({"moved": moved})
 
     @extend_schema(
         summary="The audit entries of this model and of its parts (industry profiles, dependencies), newest first",

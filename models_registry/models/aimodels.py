@@ -1,3 +1,4 @@
+import datetime
 import re
 from decimal import Decimal
 
@@ -99,6 +100,10 @@ class AIModel(RegistryModel):
     )
     status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
     deprecation_date = models.DateField(null=True, blank=True)
+    # The day it leaves /v1/models and the selection list (docs/contract.md §7, "Lifecycle").
+    sunset_date = models.DateField(
+        null=True, blank=True, help_text="From this day (UTC) it leaves /v1/models and the selection list."
+    )
     successor = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="predecessors")
     description = models.TextField(
         blank=True, max_length=DESCRIPTION_MAX_LENGTH, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
@@ -194,6 +199,7 @@ class AIModel(RegistryModel):
         self._clean_capabilities(errors)
         self._clean_aliases(errors)
         self._clean_successor(errors)
+        self._clean_sunset_date(errors)
         self._clean_name_not_an_alias(errors)
         if not isinstance(self.metadata, dict):
             errors["metadata"] = ["Must be a JSON object."]
@@ -262,6 +268,12 @@ class AIModel(RegistryModel):
         owner = self.name_owners([fold(self.name)]).get(fold(self.name))
         if owner is not None and fold(owner) != fold(self.name):
             errors["name"] = [f"{self.name!r} is already an alias of {owner}."]
+
+    def _clean_sunset_date(self, errors):
+        before, after = self.deprecation_date, self.sunset_date
+        # (a value that is not a date yet is one clean_fields has refused already)
+        if isinstance(before, datetime.date) and isinstance(after, datetime.date) and after < before:
+            errors["sunset_date"] = ["The sunset date cannot be before the deprecation date."]
 
     def _clean_successor(self, errors):
         if self.successor_id is None or getattr(self, "name_index", None) is not None:

@@ -3,7 +3,12 @@ from django.db import models
 
 from audit.choices import EventType
 from audit.history import AuditedHistory
-from models_registry.limits import COMPONENT_ID_MAX_LENGTH, COMPONENT_NAME_MAX_LENGTH, COMPONENT_TYPE_MAX_LENGTH
+from models_registry.limits import (
+    COMPONENT_ID_MAX_LENGTH,
+    COMPONENT_NAME_MAX_LENGTH,
+    COMPONENT_OWNER_MAX_LENGTH,
+    COMPONENT_TYPE_MAX_LENGTH,
+)
 from models_registry.models.aimodels import AIModel
 from models_registry.models.base import RegistryModel
 
@@ -22,13 +27,15 @@ class ModelDependency(RegistryModel):
     )
     component_id = models.CharField(max_length=COMPONENT_ID_MAX_LENGTH)
     component_name = models.CharField(max_length=COMPONENT_NAME_MAX_LENGTH, blank=True)
+    # Who to ask about the component (a team or a contact), e.g. before its model is retired.
+    owner = models.CharField(max_length=COMPONENT_OWNER_MAX_LENGTH, blank=True, default="", db_default="")
     registered_at = models.DateTimeField(auto_now_add=True)
     registered_by = models.CharField(max_length=150, blank=True, editable=False)
 
     history = AuditedHistory()
 
     CONSTRAINT_FIELDS = {"component_taken": "component_id"}
-    LABEL_FIELDS = ("component_id", "component_name")
+    LABEL_FIELDS = ("component_id", "component_name", "owner")
     AUDIT_PARENT = "model"  # registrations show in the model's history
     AUDIT_PROVIDER = "model__provider_id"
     # No door edits a registration: a component registers again or is removed.

@@ -11,8 +11,8 @@ from models_registry.services.aimodels import (
 )
 from models_registry.services.bulk import BulkResult, aimodel_bulk_apply
 from models_registry.services.catalog import registry_write
-from models_registry.services.dependencies import dependency_register, dependency_unregister
-from models_registry.services.errors import Dependent, HasDependenciesError, StaleVersionError
+from models_registry.services.dependencies import aimodel_move_dependents, dependency_register, dependency_unregister
+from models_registry.services.errors import Dependent, HasDependenciesError, StaleVersionError, TargetNotActiveError
 from models_registry.services.taxonomy import reference_delete, reference_save
 
 __all__ = [
@@ -21,9 +21,11 @@ __all__ = [
     "HasDependenciesError",
     "ProfileInput",
     "StaleVersionError",
+    "TargetNotActiveError",
     "aimodel_bulk_apply",
     "aimodel_create",
     "aimodel_delete",
+    "aimodel_move_dependents",
     "aimodel_set_status",
     "aimodel_update",
     "catalog_version",

@@ -15,3 +15,13 @@ class StaleVersionError(Exception):
     def __init__(self, current):
         self.current = current
         super().__init__("The model was changed by someone else since you loaded it.")
+
+
+class TargetNotActiveError(Exception):
+    """Dependents may move only to an active model (docs/contract.md §7, "Lifecycle")."""
+
+    def __init__(self, target):
+        self.target = target
+        super().__init__(
+            f"{target.name} is {target.status}, not active: dependents can only be moved to an active model."
+        )

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.services import api_token_create
 from audit.choices import SecurityEventType
 from audit.security import record_security_event
+from models_registry.models import AIModel
 from models_registry.services import aimodel_update, dependency_register
 from models_registry.services.scheduled import scheduled_change_create
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
@@ -61,6 +62,7 @@ def seeded(make_user):
     aimodel_update(model=older, actor=None, successor=newer, deprecation_date=timezone.localdate())
     AIModelFactory(name="embed-1", provider=ProviderFactory(slug="acme"), model_type="embedding", status="inactive")
     dependency_register(model=newer, component_type="agent", component_id="bot-1", component_name="Bot", actor=None)
+    dependency_register(model=older, component_type="agent", component_id="bot-2", owner="team", actor=None)
     scheduled_change_create(model=older, status="inactive", at=timezone.now() + timedelta(days=30), actor=None)
     owner = make_user("viewer", username="token-owner")
     api_token_create(user=owner, name="seeded")
@@ -114,6 +116,9 @@ def object_pages() -> dict[str, list[str]]:
     pages[reverse("admin:models_registry_aimodel_check_name")] = ["name=gpt-new&id=abc", "name=%00", "id=%00"]
     pages[reverse("admin:models_registry_aimodel_import")] = PAGE_JUNK
     pages[reverse("admin:models_registry_aimodel_import_confirm")] = PAGE_JUNK
+    for model in AIModel.objects.order_by("pk"):  # with and without a successor
+        pages[reverse("admin:models_registry_aimodel_move_dependents", args=[model.pk])] = PAGE_JUNK
+    pages.update({f"/admin/models_registry/aimodel/{bad}/move-dependents/": [] for bad in BAD_IDS})
     return pages
 
 

@@ -35,8 +35,8 @@ MISSING_ID = 10**9
 MODEL_FIELDS = {
     "id", "url", "name", "display_name", "provider", "model_type", "capabilities", "context_window",
     "max_output_tokens", "input_cost_per_million_tokens", "output_cost_per_million_tokens", "status",
-    "deprecation_date", "successor", "description", "industries", "metadata", "aliases", "dependency_count",
-    "created_at", "updated_at", "created_by", "updated_by",
+    "deprecation_date", "sunset_date", "successor", "description", "industries", "metadata", "aliases",
+    "dependency_count", "created_at", "updated_at", "created_by", "updated_by",
 }  # fmt: skip
 
 
@@ -112,6 +112,7 @@ def test_the_list_is_paginated_and_shows_every_field_of_a_model(api_as, make_use
         output_cost_per_million_tokens=Decimal("0.0046875"),
         status="deprecated",
         deprecation_date=datetime.date(2026, 1, 31),
+        sunset_date=datetime.date(2026, 4, 30),
         successor=successor,
         description="Omni model",
         metadata={"source": "litellm", "tiers": [1, 2]},
@@ -145,6 +146,7 @@ def test_the_list_is_paginated_and_shows_every_field_of_a_model(api_as, make_use
         "output_cost_per_million_tokens": "0.0046875",
         "status": "deprecated",
         "deprecation_date": "2026-01-31",
+        "sunset_date": "2026-04-30",
         "successor": "gpt-4.1",
         "description": "Omni model",
         "industries": [
@@ -569,12 +571,12 @@ def test_delete_of_a_missing_model_is_a_404(api_as):
 def test_dependencies_are_registered_once_listed_and_unregistered(api_as, openai):
     model = AIModelFactory(name="gpt-4o", provider=openai)
     client = api_as("editor")
-    component = {"component_type": "workflow", "component_id": "wf-7", "component_name": "Triage"}
+    component = {"component_type": "workflow", "component_id": "wf-7", "component_name": "Triage", "owner": "ops-team"}
     path = f"/api/v1/models/{model.pk}/dependencies"
 
     empty = client.get(path)
     first = send(client, "post", path, component)
-    again = send(client, "post", path, {**component, "component_name": "Renamed"})
+    again = send(client, "post", path, {**component, "component_name": "Renamed", "owner": "someone-else"})
     listed = client.get(path)
 
     dependency = ModelDependency.objects.get(model=model)

@@ -214,7 +214,7 @@ def test_export_models_writes_csv_to_standard_output(capsys, three_models):
 
     assert out.splitlines()[0] == (
         "name,display_name,provider,model_type,capabilities,context_window,max_output_tokens,"
-        "input_cost_per_million_tokens,output_cost_per_million_tokens,status,deprecation_date,successor,"
+        "input_cost_per_million_tokens,output_cost_per_million_tokens,status,deprecation_date,sunset_date,successor,"
         "description,aliases,industries,metadata"
     )
     assert [row["name"] for row in csv.DictReader(io.StringIO(out))] == ["claude", "gpt-stream", "gpt-vision"]

@@ -2,6 +2,7 @@
 in CSV, JSON and XLSX; spreadsheet formats never hand a formula to a spreadsheet."""
 
 import csv
+import datetime
 import io
 import json
 
@@ -24,8 +25,8 @@ from models_registry.tests.factories import AIModelFactory, ProviderFactory, pro
 FORMATS = ["csv", "json", "xlsx"]
 COLUMNS = [
     "name", "display_name", "provider", "model_type", "capabilities", "context_window", "max_output_tokens",
-    "input_cost_per_million_tokens", "output_cost_per_million_tokens", "status", "deprecation_date", "successor",
-    "description", "aliases", "industries", "metadata",
+    "input_cost_per_million_tokens", "output_cost_per_million_tokens", "status", "deprecation_date", "sunset_date",
+    "successor", "description", "aliases", "industries", "metadata",
 ]  # fmt: skip
 PROVIDERS = ["p-one", "p-two.eu"]
 INDUSTRIES = ["general", "healthcare", "finance"]
@@ -70,6 +71,7 @@ def registries(draw) -> list[dict]:
         aliases = [alias for alias in draw(strategies.alias_lists) if alias.lower() not in taken]
         taken |= {alias.lower() for alias in aliases}
         later = names[index + 1 :]
+        deprecation_date = draw(st.none() | st.dates())
         models.append(
             {
                 "name": name,
@@ -82,7 +84,8 @@ def registries(draw) -> list[dict]:
                 "input_cost_per_million_tokens": draw(st.none() | strategies.costs),
                 "output_cost_per_million_tokens": draw(st.none() | strategies.costs),
                 "status": draw(st.sampled_from(ModelStatus.values)),
-                "deprecation_date": draw(st.none() | st.dates()),
+                "deprecation_date": deprecation_date,
+                "sunset_date": draw(st.none() | st.dates(min_value=deprecation_date or datetime.date.min)),
                 "successor": draw(st.none() | st.sampled_from(later)) if later else None,
                 "description": draw(spreadsheet_text),
                 "aliases": aliases,
@@ -132,6 +135,7 @@ def registry_state() -> dict:
             "output_cost_per_million_tokens": model.output_cost_per_million_tokens,
             "status": model.status,
             "deprecation_date": model.deprecation_date,
+            "sunset_date": model.sunset_date,
             "successor": model.successor.name if model.successor else None,
             "description": model.description,
             "aliases": model.aliases,

@@ -1,4 +1,5 @@
-"""python manage.py model_dependencies NAME — what uses a model; exit status 1 if anything does."""
+"""python manage.py model_dependencies NAME — what uses a model (and who owns each registered
+component); exit status 1 if anything does."""
 
 import sys
 
@@ -6,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from models_registry.folding import fold
 from models_registry.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED
+from models_registry.models import ModelDependency
 from models_registry.selectors import aimodels_by_name, dependents_of
 
 
@@ -24,7 +26,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{model.name}: no dependencies")
             return
         self.stdout.write(f"{model.name}: {len(dependents)} dependencies")
+        owners = dict(ModelDependency.objects.filter(model=model).exclude(owner="").values_list("pk", "owner"))
         for dependent in dependents:
             label = f"  {dependent.component_type}:{dependent.component_id}"
-            self.stdout.write(f"{label}  {dependent.component_name}".rstrip())
+            owner = f"  (owner: {owners[dependent.id]})" if dependent.id in owners else ""
+            self.stdout.write(f"{label}  {dependent.component_name}".rstrip() + owner)
         sys.exit(EXIT_REFUSED)
