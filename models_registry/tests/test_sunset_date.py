@@ -22,6 +22,7 @@ from models_registry.models import AIModel
 from models_registry.selectors import catalog_version
 from models_registry.services import aimodel_update
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
+from models_registry.tests.streamed import body_json
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def patch(client, model, body):
 
 
 def listed(client) -> list[str]:
-    return [item["id"] for item in client.get("/v1/models").json()["data"]]
+    return [item["id"] for item in body_json(client.get("/v1/models"))["data"]]
 
 
 def options(client, **headers):
