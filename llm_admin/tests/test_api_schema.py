@@ -88,16 +88,20 @@ def test_412_only_where_if_match_is_honoured(document):
     assert with_412 == {"PUT /api/v1/models/{id}", "PATCH /api/v1/models/{id}"}
 
 
-def test_409_on_deleting_what_others_depend_on_and_nowhere_else(document):
+def test_409_on_deleting_what_others_depend_on_and_on_reverting_and_nowhere_else(document):
     with_409 = {label for label, _ in operations(document) if "409" in statuses(document, label)}
 
     assert with_409 == {
         "DELETE /api/v1/models/{id}",
         "DELETE /api/v1/providers/{id}",
         "DELETE /api/v1/industries/{id}",
+        "POST /api/v1/audit/{id}/revert",
+        "POST /api/v1/audit/requests/{request_id}/revert",
     }
     in_use = {"$ref": "#/components/schemas/InUseConflict"}
     assert body_schema(document, "DELETE /api/v1/providers/{id}", "409") == in_use
+    refused = {"$ref": "#/components/schemas/RevertConflict"}
+    assert body_schema(document, "POST /api/v1/audit/{id}/revert", "409") == refused
 
 
 def test_404_where_an_object_is_named_or_a_page_can_be_past_the_last(document):
