@@ -4,17 +4,24 @@ their row locks, their audit records), in one transaction, through the revert do
 Steps run newest entry first, with two exceptions that order requires: a model restored
 with a successor that the same revert restores waits for it, and a model deleted while
 another model the same revert deletes names it as successor waits for that one (a bulk
-delete of a model and its predecessor, reverted, or an import's creations).
+delete of a model and its predecessor, reverted, or an import's creations). Models whose
+one step writes their status back (a bulk status change reverted) move together, set-based,
+through the bulk operation's own service, as the operation moved them.
 """
+
+from collections import Counter, defaultdict
 
 from django.core.exceptions import ValidationError
 
+from audit.choices import ChangeSource
 from audit.events import MODEL_OBJECT_TYPE
+from models_registry.choices import STATUS_BY_BULK_ACTION
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
 from models_registry.reverting.plan import COVERED, DELETE, RESTORE, UPDATE, RevertPlan, Step
 from models_registry.reverting.values import REVERTIBLE, Resolver
 from models_registry.services import (
     ProfileInput,
+    aimodel_bulk_apply,
     aimodel_delete,
     aimodel_restore,
     aimodel_update,
@@ -26,6 +33,7 @@ from models_registry.services import (
 from models_registry.services.aimodels import editable_field_names, with_name_holder
 
 DEPENDENCY_FIELDS = ("component_type", "component_id", "component_name")
+BULK_ACTION_BY_STATUS = {status: action for action, status in STATUS_BY_BULK_ACTION.items()}
 
 
 class Applier:
@@ -39,8 +47,38 @@ class Applier:
         self.deleting = {step.model_id: step for step in models if step.kind == DELETE}
 
     def run(self) -> None:
+        self._statuses_in_bulk()
         for step in self.steps:
             self.apply(step)
+
+    def _statuses_in_bulk(self) -> None:
+        """Status write-backs of models no other step touches, by status, set-based."""
+        touched = Counter(step.model_id for step in self.steps if step.kind != COVERED)
+        by_status = defaultdict(list)
+        for step in self.steps:
+            changes = step.entry.changes
+            if (
+                step.entry.object_type == MODEL_OBJECT_TYPE
+                and step.kind == UPDATE
+                and set(changes) == {"status"}
+                and changes["status"]["old"] in BULK_ACTION_BY_STATUS
+                and touched[step.model_id] == 1
+            ):
+                by_status[changes["status"]["old"]].append(step)
+        for status, steps in by_status.items():
+            if len(steps) < 2:
+                continue  # one model goes the ordinary way
+            result = aimodel_bulk_apply(
+                action=BULK_ACTION_BY_STATUS[status],
+                ids=[step.model_id for step in steps],
+                actor=self.actor,
+                reason=self.reason,
+                atomic=True,
+                source=ChangeSource.REVERT,
+            )
+            if result.failed:  # (the plan locked every row: none can be missing)
+                raise ValidationError({"status": [f"{item.id}: {item.error}" for item in result.results]})
+            self.pending -= {step.entry.pk for step in steps}
 
     def apply(self, step: Step) -> None:
         if step.entry.pk not in self.pending:

@@ -9,7 +9,7 @@ the one the entry wrote changed since: a conflict, which `force` overrides. What
 done at all, forced or not (an object gone that an update would change, a deleted object
 that exists again, a provider its restored model needs that is gone), blocks the step.
 
-The registry is read once for all the entries (a constant number of queries, whatever
+The registry is read once for all the entries (`state`: a constant number of queries, whatever
 their number), and each step is planned over what the newer ones leave, so the conflicts
 of a whole request are found together, before anything is written. The API's 409 and the
 admin's preview are this plan; `models_registry.reverting.apply` carries it out.
@@ -19,16 +19,15 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
-from audit.bulk import batched
 from audit.choices import AuditAction
 from audit.events import MODEL_OBJECT_TYPE
 from audit.models import AuditEntry
-from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
-from models_registry.reverting.values import REVERTIBLE, relations, rendered
+from models_registry.models import Industry
+from models_registry.reverting.state import DEPENDENCY, PROFILE, ModelRestore, RegistryNow
+from models_registry.reverting.values import REVERTIBLE
 from models_registry.selectors import dependents_of
 
 UPDATE, DELETE, RESTORE, COVERED = "update", "delete", "restore", "covered"
-PROFILE, DEPENDENCY = ModelIndustryProfile._meta.model_name, ModelDependency._meta.model_name
 # Fields that say which object a part is, rather than what it holds: never a conflict.
 IDENTITY = {PROFILE: {"model", "industry"}, DEPENDENCY: {"model"}}
 WHAT = {UPDATE: "write back the old values", DELETE: "delete", RESTORE: "restore", COVERED: "nothing more"}
@@ -50,15 +49,6 @@ class FieldRevert:
 
     def as_dict(self) -> dict:
         return {"reverting_to": self.reverting_to, "changed_from": self.changed_from, "now": self.now}
-
-
-@dataclass
-class ModelRestore:
-    """What a deleted model comes back with: its last history row, and its profiles'."""
-
-    record: object
-    profiles: list = field(default_factory=list)  # history rows of its profiles deleted with it
-    successor_gone: str = ""  # the name of a successor that no longer exists (left empty)
 
 
 @dataclass
@@ -174,122 +164,18 @@ def plan_revert(entries: list[AuditEntry], *, lock: bool = False) -> RevertPlan:
         if step.restore is not None:
             covered.update(dict.fromkeys(now.restored_parts_of(entry), entry.pk))
         steps.append(step)
-    now.note_dependents([step for step in steps if step.kind == DELETE and step.entry.object_type == "aimodel"])
+    _note_dependents([step for step in steps if step.kind == DELETE and step.entry.object_type == MODEL_OBJECT_TYPE])
     return RevertPlan(steps)
 
 
-class RegistryNow:
-    """The registry's current values of the objects some entries are about, read once,
-    and over them what the steps planned so far leave (`set`)."""
-
-    def __init__(self, entries: list[AuditEntry], *, lock: bool):
-        self.lock = lock
-        # Models a deletion of which is among the entries: they will exist once it is reverted.
-        self.restoring = {
-            entry.object_id
-            for entry in entries
-            if entry.object_type == MODEL_OBJECT_TYPE and entry.action == AuditAction.DELETE
-        }
-        self.objects: dict[tuple[str, str], object] = {}
-        self.state: dict[tuple, dict | None] = {}
-        wanted: dict[str, set[str]] = {}
-        for entry in entries:
-            wanted.setdefault(entry.object_type, set()).add(entry.object_id)
-            if entry.parent_type == MODEL_OBJECT_TYPE:
-                wanted.setdefault(MODEL_OBJECT_TYPE, set()).add(entry.parent_id)
-        for object_type in sorted(wanted, key=lambda name: name != MODEL_OBJECT_TYPE):  # models first: lock order
-            if object_type != PROFILE:
-                self._load(object_type, wanted[object_type])
-        self._load_profiles(wanted.get(MODEL_OBJECT_TYPE, set()))
-        self._restored_parts: dict[int, list[int]] = {}
-
-    def _rows(self, model, queryset):
-        queryset = queryset.select_related(*relations(model)).order_by("pk")
-        return queryset.select_for_update(of=("self",)) if self.lock else queryset
-
-    def _load(self, object_type: str, ids: set[str]) -> None:
-        model = REVERTIBLE[object_type]
-        keys = [int(pk) for pk in ids if pk.isdigit()]
-        for chunk in batched(sorted(keys)):
-            for obj in self._rows(model, model._base_manager.filter(pk__any=chunk)):
-                self.objects[(object_type, str(obj.pk))] = obj
-        for pk in ids:
-            obj = self.objects.get((object_type, pk))
-            self.state[(object_type, pk)] = rendered(obj) if obj is not None else None
-
-    def _load_profiles(self, model_ids: set[str]) -> None:
-        """Every profile of the models concerned (a profile entry's model among them): a
-        profile is known by its model and industry, so one removed and added again is the
-        same profile to a revert."""
-        models = sorted({int(pk) for pk in model_ids if pk.isdigit()})
-        for chunk in batched(models):
-            for profile in self._rows(ModelIndustryProfile, ModelIndustryProfile.objects.filter(model_id__any=chunk)):
-                self._add_profile(profile)
-
-    def _add_profile(self, profile: ModelIndustryProfile) -> None:
-        self.objects[(PROFILE, str(profile.pk))] = profile
-        self.state[(PROFILE, str(profile.model_id), profile.industry.slug)] = rendered(profile)
-
-    def values(self, *key) -> dict | None:
-        return self.state.get(key)
-
-    def set(self, key: tuple, values: dict | None) -> None:
-        self.state[key] = values
-        if key[0] == MODEL_OBJECT_TYPE and values is None:  # its profiles go with it
-            for other in self.state:
-                if other[0] == PROFILE and other[1] == key[1]:
-                    self.state[other] = None
-
-    def profile_industry(self, entry: AuditEntry) -> str | None:
-        """The industry (slug) of the profile an entry is about: as the entry names it, or,
-        for an update (which names only what changed), as the profile has it now."""
-        named = entry.changes.get("industry") or {}
-        if named.get("new") or named.get("old"):
-            return named.get("new") or named.get("old")
-        profile = self.objects.get((PROFILE, entry.object_id))
-        return profile.industry.slug if profile is not None else None
-
-    def restored_parts_of(self, entry: AuditEntry) -> list[int]:
-        return self._restored_parts.get(entry.pk, [])
-
-    def model_restore(self, entry: AuditEntry) -> ModelRestore | None:
-        """A deleted model's last history row, and the rows of the profiles deleted with it
-        (in the same request); None when its history has no such row (pruned)."""
-        model_id = int(entry.object_id)
-        record = (
-            # (by request id, not time: SQLite's set-based history rows keep milliseconds only)
-            AIModel.history.filter(id=model_id, history_type="-", history_request_id=entry.request_id)
-            .order_by("-history_date", "-history_id")
-            .first()
-        )
-        if record is None:
-            return None
-        parts = AuditEntry.objects.filter(
-            parent_type=MODEL_OBJECT_TYPE,
-            parent_id=entry.object_id,
-            object_type=PROFILE,
-            action=AuditAction.DELETE,
-            request_id=entry.request_id,
-            pk__lt=entry.pk,  # (a part's deletion is written before its model's)
-        ).values_list("pk", "object_id")
-        parts = list(parts)
-        self._restored_parts[entry.pk] = [pk for pk, _ in parts]
-        rows = ModelIndustryProfile.history.filter(
-            id__in=[int(object_id) for _, object_id in parts], history_type="-", history_request_id=entry.request_id
-        ).order_by("-history_date", "-history_id")
-        latest = {}
-        for row in rows:  # one per industry: the newest
-            latest.setdefault(row.industry_id, row)
-        return ModelRestore(record=record, profiles=list(latest.values()))
-
-    def note_dependents(self, deletes: list[Step]) -> None:
-        """What keeps a model the plan deletes from going (the delete door refuses then)."""
-        found = dependents_of([step.model_id for step in deletes if not step.gone])
-        for step in deletes:
-            using = found.get(step.model_id, [])
-            if using:
-                names = ", ".join(f"{d.component_type}:{d.component_id}" for d in using[:5])
-                step.info.append(f"used by {len(using)} ({names}): refused unless they are unregistered first")
+def _note_dependents(deletes: list[Step]) -> None:
+    """What keeps a model the plan deletes from going (the delete door refuses then)."""
+    found = dependents_of([step.model_id for step in deletes if not step.gone])
+    for step in deletes:
+        using = found.get(step.model_id, [])
+        if using:
+            names = ", ".join(f"{d.component_type}:{d.component_id}" for d in using[:5])
+            step.info.append(f"used by {len(using)} ({names}): refused unless they are unregistered first")
 
 
 def _fields(entry: AuditEntry, now: dict | None, skip=frozenset()) -> list[FieldRevert]:

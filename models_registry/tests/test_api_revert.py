@@ -596,3 +596,18 @@ def test_the_answers_match_the_published_schema(admin, openai):
     for response, status in ((conflict, "409"), (in_use, "409"), (forced, "200")):
         assert str(response.status_code) == status
         conforms(document, operation[status]["content"]["application/json"]["schema"], response.json())
+
+
+def test_a_bulk_status_change_is_reverted_set_based_in_the_same_queries_for_3_or_30_models(admin, openai):
+    def queries_of_a_request_revert(count: int) -> int:
+        prefix = f"n{count}"
+        ids = [AIModelFactory(name=f"{prefix}-{i}", provider=openai, status="active").pk for i in range(count)]
+        send(admin, "post", "/api/v1/models/bulk", {"action": "deprecate", "ids": ids}, request_id=prefix)
+        with CaptureQueriesContext(connection) as captured:
+            response = revert_request(admin, prefix)
+        assert response.status_code == 200
+        assert set(AIModel.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"active"}
+        assert {e["source"] for e in response.json()} == {"revert"} and len(response.json()) == count
+        return len(captured.captured_queries)
+
+    assert queries_of_a_request_revert(3) == queries_of_a_request_revert(30)
