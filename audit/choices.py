@@ -11,6 +11,7 @@ class ChangeSource(models.TextChoices):
     CLI = "cli", "Command line"
     IMPORT = "import", "Import"
     BULK = "bulk", "Bulk operation"
+    SCHEDULE = "schedule", "Scheduled change"
     REVERT = "revert", "Revert"  # an audit entry or a request undone (models_registry.reverting)
 
 

@@ -55,6 +55,12 @@ def current_change() -> ChangeContext:
     return _current.get() or _process_context
 
 
+def open_change() -> ChangeContext | None:
+    """The context a request, a command or a service opened, or None outside any (where
+    current_change() answers for the process as a whole)."""
+    return _current.get()
+
+
 @contextmanager
 def change_context(**overrides) -> Iterator[ChangeContext]:
     """Open a context, or narrow the open one: fields not given are inherited."""

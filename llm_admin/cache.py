@@ -23,6 +23,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from observability.metrics import CACHE_UNAVAILABLE
+
 logger = logging.getLogger(__name__)
 monotonic = time.monotonic  # the breaker's clock (tests move it instead of sleeping)
 FAILURES = (RedisConnectionError, RedisTimeoutError)
@@ -48,6 +50,7 @@ class CircuitBreaker:
                 return
             now = monotonic()
             if now < self._open_until:
+                CACHE_UNAVAILABLE.labels(reason="circuit_open").inc()
                 raise CacheUnavailable(self.describe(now))
             # This caller tries Redis; everyone else keeps skipping it until it has answered.
             self._open_until = now + settings.CACHE_FAILURE_COOLDOWN
@@ -59,6 +62,7 @@ class CircuitBreaker:
             logger.warning("cache at %s answers again; circuit breaker closed", self.location)
 
     def failed(self, error: Exception) -> None:
+        CACHE_UNAVAILABLE.labels(reason="error").inc()
         with self._lock:
             self._open_until = monotonic() + settings.CACHE_FAILURE_COOLDOWN
             self._error = type(error).__name__

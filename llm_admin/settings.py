@@ -5,6 +5,8 @@ With debug off the settings are production-grade and `manage.py check --deploy` 
 """
 
 import datetime
+import ipaddress
+import sys
 from pathlib import Path
 
 import environ
@@ -49,12 +51,17 @@ INSTALLED_APPS = [
     "models_registry",
     "webhooks",
     "worker",
+    "observability",
+    "django_rq",  # only used with WORKER_QUEUE=rq: its `rqworker` command and admin page
 ]
 
 MIDDLEWARE = [
+    # First, so that every request has its request id, and is timed, counted and written to
+    # the access log, those answered by the middleware below (redirects, static files) too.
+    "audit.middleware.RequestContextMiddleware",
+    "observability.middleware.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "audit.middleware.RequestContextMiddleware",
     # Before anything reads the body: a chunked one gets its length, or a 411/413.
     "llm_admin.middleware.ChunkedRequestBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -183,6 +190,30 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHE_FAILURE_COOLDOWN = env.int("CACHE_FAILURE_COOLDOWN", default=30)
 
+
+def worker_queue(engine: str, redis_url: str) -> str:
+    """WORKER_QUEUE: `database` (the embedded worker, nothing but the database) or `rq`."""
+    engine = engine.strip().lower()
+    if engine not in ("database", "rq"):
+        raise ImproperlyConfigured(f"WORKER_QUEUE must be database or rq: got {engine!r}.")
+    if engine == "rq" and not redis_url:
+        raise ImproperlyConfigured(
+            "WORKER_QUEUE=rq needs REDIS_URL (redis://host:6379/0): RQ keeps its queue in Redis. "
+            "Set it, or leave WORKER_QUEUE unset for the embedded worker."
+        )
+    return engine
+
+
+# Where deliveries are sent (docs/webhooks.md, docs/operators.md "run_worker"). The database
+# stays the source of truth either way: with `rq`, run_worker claims due deliveries as the
+# embedded worker does and RQ only carries each claimed batch to `manage.py rqworker` processes.
+WORKER_QUEUE = worker_queue(env.str("WORKER_QUEUE", default="database"), REDIS_URL)
+WORKER_RQ_QUEUE = env.str("WORKER_RQ_QUEUE", default="llm_admin")
+if WORKER_QUEUE == "rq":
+    RQ_QUEUES = {WORKER_RQ_QUEUE: {"URL": REDIS_URL}}
+# django-rq's admin page (queue statistics) reads Redis: shown only when RQ is in use.
+RQ_SHOW_ADMIN_LINK = WORKER_QUEUE == "rq"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -263,8 +294,8 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-# Load balancers probe health over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Load balancers probe health, and Prometheus scrapes each server directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_FAILURE_VIEW = "llm_admin.api.errors.csrf_failure"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -324,6 +355,9 @@ SPECTACULAR_SETTINGS = {
         "BulkActionEnum": "models_registry.choices.BulkAction",
         "AuditActionEnum": "audit.choices.AuditAction",
         "EventTypeEnum": "audit.choices.EventType",
+        "StatusEnum": "models_registry.choices.ModelStatus",
+        "ScheduledStatusEnum": "models_registry.choices.ScheduledStatus",
+        "ScheduledChangeStateEnum": "models_registry.choices.ScheduledChangeState",
     },
 }
 
@@ -332,9 +366,53 @@ SPECTACULAR_SETTINGS = {
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
+# GET /metrics (docs/contract.md §7 "Scale"): answered to a caller presenting METRICS_TOKEN
+# as a bearer token, or coming from an address in METRICS_ALLOWED_IPS (addresses or CIDRs;
+# the client's address as audit.security.client_ip reads it). Neither set: refused to all.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+
+def networks(name: str, values: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values if value.strip())
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} takes addresses or networks (CIDR), comma-separated: {error}") from None
+
+
+METRICS_ALLOWED_IPS = networks("METRICS_ALLOWED_IPS", env.list("METRICS_ALLOWED_IPS", default=[]))
+# Several server processes (gunicorn's workers) share their metrics through files in this
+# directory (prometheus_client's multiprocess mode); llm_admin/gunicorn.conf.py sets it up.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory.")
+
+# Logs: `json` writes one JSON object per line on standard output (production's default),
+# `text` one readable line on standard error (development's; the tests set it too). Every
+# record carries the request id, user and door of the request or command that logged it
+# (observability/logs.py); the access log (logger `llm_admin.access`) has a line per request.
+# A management command's standard output is its output (a CSV export, a token for `tail -1`),
+# so a command other than the development server logs to standard error in either format.
+LOG_FORMAT = env.str("LOG_FORMAT", default="").strip().lower() or ("text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is json or text, not {LOG_FORMAT!r}.")
+RUNNING_A_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
+LOG_STREAM = "ext://sys.stdout" if LOG_FORMAT == "json" and not RUNNING_A_COMMAND else "ext://sys.stderr"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "observability.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "observability.logs.JsonLinesFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": LOG_STREAM,
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
+    "loggers": {"llm_admin.access": {"level": "INFO"}},
 }

@@ -9,6 +9,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 # these settings overridden). Set in the environment, so a worker a test starts has them.
 os.environ.setdefault("WEBHOOK_ALLOW_HTTP", "true")
 os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+# Readable log lines, as in development (the JSON lines are tested by configuring them).
+os.environ.setdefault("LOG_FORMAT", "text")
 
 from llm_admin.settings import *  # noqa: F403
 
@@ -35,4 +37,6 @@ if REDIS_URL and _WORKER.startswith("gw") and os.environ.get("LLM_ADMIN_REDIS_WO
     _database = int(_url.path.strip("/") or 0) + int(_WORKER[2:])
     REDIS_URL = urlunsplit(_url._replace(path=f"/{_database}"))
     CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+    if WORKER_QUEUE == "rq":  # noqa: F405
+        RQ_QUEUES[WORKER_RQ_QUEUE]["URL"] = REDIS_URL  # noqa: F405
     os.environ["LLM_ADMIN_REDIS_WORKER"] = _WORKER

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from llm_admin.api.errors import api_not_found
 from llm_admin.api.health import healthz, readyz
 from models_registry.api.openai import OpenAIModelDetailView, OpenAIModelListView
+from observability.views import MetricsView
 
 # Under /api/ and /v1/ these answer in the API's JSON shapes; elsewhere with templates/.
 handler400 = "llm_admin.api.errors.bad_request"
@@ -24,5 +25,6 @@ urlpatterns = [
     re_path(r"^v1/models/(?P<name>[\s\S]+)\Z", OpenAIModelDetailView.as_view(), name="openai-model"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     re_path(r"^(?:api|v1)/[\s\S]*\Z", api_not_found),
 ]

@@ -46,6 +46,20 @@ class ModelStatus(models.TextChoices):
     DEPRECATED = "deprecated", "Deprecated"
 
 
+class ScheduledStatus(models.TextChoices):
+    """The statuses a model can be scheduled to take (docs/contract.md §7, "Lifecycle")."""
+
+    DEPRECATED = "deprecated", "Deprecated"
+    INACTIVE = "inactive", "Inactive"
+
+
+class ScheduledChangeState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
 class BulkAction(models.TextChoices):
     DELETE = "delete", "Delete"
     ACTIVATE = "activate", "Activate"

@@ -20,6 +20,7 @@ from models_registry.filtersets import AIModelFilterSet
 from models_registry.folding import fold
 from models_registry.models import AIModel, CatalogVersion, ModelDependency, Provider, RegisteredName
 from models_registry.models.aimodels import is_name
+from observability.metrics import cache_lookup
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,13 @@ def aimodels_by_name(names: list[str]) -> dict[str, AIModel]:
     lowered = {fold(name) for name in names if is_name(name)}  # no other can be one
     claims = RegisteredName.objects.filter(name__in=lowered).select_related("model__provider")
     return {claim.name: claim.model for claim in claims}
+
+
+def aimodel_by_reference(value: int | str) -> AIModel | None:
+    """The model an API body names by its id (a number) or its name or an alias (text)."""
+    if isinstance(value, int):
+        return AIModel.objects.filter(pk=value).first() if 0 < value < 2**63 else None
+    return aimodels_by_name([value]).get(fold(value)) if is_name(value) else None
 
 
 def aimodel_id_in_feed(value: str) -> int | None:
@@ -174,7 +182,10 @@ def aimodel_options(params) -> tuple[str, list[dict]]:
         options = cache.get(key)
     except Exception:  # the cache is an optimisation: any failure falls back to the database
         logger.warning("cache unavailable; serving model options from the database", exc_info=True)
+        cache_lookup("model_options", "unavailable")
         options = None
+    else:
+        cache_lookup("model_options", "miss" if options is None else "hit")
     if options is None:
         selected = QueryDict(mutable=True)
         for name in OPTION_FILTERS:
@@ -203,7 +214,10 @@ def dashboard_summary() -> dict:
     try:
         summary = cache.get(key)
     except Exception:
+        cache_lookup("dashboard", "unavailable")
         summary = None
+    else:
+        cache_lookup("dashboard", "miss" if summary is None else "hit")
     if summary is not None:
         return summary
     today = timezone.localdate()

@@ -69,6 +69,21 @@ def claim_due(limit: int = CLAIM_SIZE) -> list[WebhookDelivery]:
     return due
 
 
+def still_claimed(claims: list[tuple[int, int]]) -> list[WebhookDelivery]:
+    """The deliveries these (id, attempts) claims still hold, in the claims' order: pending,
+    with the attempt count their claim set. A claim that lapsed holds nothing: its lease ended
+    and another claim took the delivery (the count moved on), or it was settled meanwhile."""
+    if not claims:
+        return []
+    held = (
+        WebhookDelivery.objects.filter(state=DeliveryState.PENDING)
+        .filter(reduce(or_, (Q(pk=pk, attempts=attempts) for pk, attempts in claims)))
+        .select_related("subscription")
+        .in_bulk()
+    )
+    return [held[pk] for pk, _ in claims if pk in held]
+
+
 def events_of(deliveries: list[WebhookDelivery]) -> dict[int, dict]:
     """{delivery id: its event}: a test event as kept, a change event built from its audit
     entry and chain link (both append-only, so every attempt sends the same event)."""

@@ -116,3 +116,31 @@ def queue_states() -> list[QueueState]:
             )
         )
     return states
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """The worker's queue in a few numbers (GET /metrics)."""
+
+    due: int  # pending deliveries due now
+    waiting: int  # pending deliveries due later (after a backoff, or claimed and being sent)
+    oldest_due_seconds: float  # how long the longest-due delivery has been due; 0 if none is
+    events_behind: int  # events after the cursor of the active subscription furthest behind
+
+
+def queue_depth() -> QueueDepth:
+    """Three indexed reads, however long the queue: the pending deliveries (the partial
+    index the workers claim from), the newest chain position, and the active subscriptions'
+    oldest cursor."""
+    now = timezone.now()
+    pending = WebhookDelivery.objects.filter(state=DeliveryState.PENDING).aggregate(
+        total=Count("*"), due=Count("next_attempt_at", filter=Q(next_attempt_at__lte=now)), first=Min("next_attempt_at")
+    )
+    slowest = WebhookSubscription.objects.filter(active=True).aggregate(cursor=Min("cursor"))["cursor"]
+    first = pending["first"]
+    return QueueDepth(
+        due=pending["due"],
+        waiting=pending["total"] - pending["due"],
+        oldest_due_seconds=max(0.0, (now - first).total_seconds()) if first is not None else 0.0,
+        events_behind=max(0, newest_position() - slowest) if slowest is not None else 0,
+    )

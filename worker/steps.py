@@ -9,10 +9,13 @@ any of them may die without losing work.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import django_rq
 from django.conf import settings
 
+from models_registry.services.scheduled import apply_due_scheduled_changes
 from webhooks.deliveries import prune_finished, send_due
 from webhooks.dispatch import dispatch_events
+from webhooks.jobs import enqueue_due
 from webhooks.transport import Transport
 
 
@@ -41,18 +44,36 @@ def _sender() -> Callable:
     return send_round
 
 
+def _scheduler() -> Callable:
+    return lambda stopping: apply_due_scheduled_changes()
+
+
 def _pruner() -> Callable:
     return lambda stopping: prune_finished()
 
 
 PRUNE_EVERY_SECONDS = 3600.0
+SCHEDULE_CHECK_SECONDS = 1.0  # a scheduled change is applied within about a second of its time
+
+
+def _enqueuer() -> Callable:
+    # Enqueued at once: the claim it carries has committed already.
+    queue = django_rq.get_queue(settings.WORKER_RQ_QUEUE, commit_mode="auto")
+    return lambda stopping: enqueue_due(queue)
+
+
+def _delivery() -> Step:
+    """Sending: in this process's threads, or (WORKER_QUEUE=rq) claimed here and sent by RQ's
+    workers (`manage.py rqworker`), one job per claimed batch (webhooks/jobs.py)."""
+    if settings.WORKER_QUEUE == "rq":
+        return Step("webhook delivery", _enqueuer)
+    return Step("webhook delivery", _sender, threads=settings.WEBHOOK_SENDER_THREADS)
 
 
 def worker_steps() -> list[Step]:
     return [
+        Step("scheduled changes", _scheduler, wakes=("webhook dispatch",), idle_seconds=SCHEDULE_CHECK_SECONDS),
         Step("webhook dispatch", _dispatcher, wakes=("webhook delivery",)),
-        Step("webhook delivery", _sender, threads=settings.WEBHOOK_SENDER_THREADS),
+        _delivery(),
         Step("webhook pruning", _pruner, idle_seconds=PRUNE_EVERY_SECONDS),
-        # Scheduled changes (docs/contract.md §7, "Lifecycle") are applied by a step added
-        # here, e.g. Step("scheduled changes", ...): a function applying the due ones.
     ]

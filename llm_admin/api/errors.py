@@ -17,6 +17,7 @@ from audit.security import record_security_event
 from llm_admin.api.renderers import dumps
 
 API_PREFIXES = ("/api/", "/v1/")
+API_PATHS = ("/metrics",)  # answered in the API's shapes too
 OPENAI_PREFIX = "/v1/"
 # What a lost, refused or broken database connection raises: the request may succeed if
 # retried, so it is a 503 with Retry-After, not a 500.
@@ -25,7 +26,7 @@ DATABASE_UNAVAILABLE_MESSAGE = "The database cannot be reached; please retry."
 
 
 def is_api(request) -> bool:
-    return request.path_info.startswith(API_PREFIXES)
+    return request.path_info.startswith(API_PREFIXES) or request.path_info in API_PATHS
 
 
 def error_body(request, message: str, *, status: int, code: str | None = None) -> dict:

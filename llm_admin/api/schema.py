@@ -98,11 +98,15 @@ class AutoSchema(openapi.AutoSchema):
 
     def _error_bodies(self) -> dict[str, dict]:
         """{status: body schema} of every error this operation can answer."""
-        statuses = ["406", "503"]  # any view negotiates its renderer and reads the database
+        statuses = ["503"]  # any view reads the database
+        if self._negotiates_content():
+            statuses.append("406")
         if self._takes_input():
             statuses.append("400")
         if self._needs_credentials():
-            statuses += ["401", "403", "429"]
+            statuses.append("403")
+            if self.view.get_authenticators():  # credentials it checks (and throttles, failed ones first)
+                statuses += ["401", "429"]
         if self._names_an_object() or self._is_paginated():
             statuses.append("404")
         if self._deletes_what_others_protect():
@@ -129,6 +133,10 @@ class AutoSchema(openapi.AutoSchema):
     def _takes_input(self) -> bool:
         query = any(parameter["in"] == "query" for parameter in self._get_parameters())
         return query or self._has_body()
+
+    def _negotiates_content(self) -> bool:
+        """Whether an Accept header can get a 406 (a view may answer errors in JSON regardless)."""
+        return getattr(self.view.get_content_negotiator(), "can_refuse", True)
 
     def _needs_credentials(self) -> bool:
         return not any(isinstance(p, permissions.AllowAny) for p in self.view.get_permissions())

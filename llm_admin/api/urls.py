@@ -8,6 +8,7 @@ from audit.api.views import AuditEntryViewSet, SecurityEventViewSet
 from llm_admin.api.errors import api_not_found
 from models_registry.api.changes import ChangeFeedView
 from models_registry.api.revert import RevertEntryView, RevertRequestView
+from models_registry.api.scheduled import ScheduledChangeViewSet
 from models_registry.api.views import AIModelViewSet, IndustryViewSet, ProviderViewSet
 from webhooks.api.views import WebhookSubscriptionViewSet
 
@@ -26,6 +27,7 @@ router.register("industries", IndustryViewSet, basename="industry")
 router.register("audit/security", SecurityEventViewSet, basename="securityevent")
 router.register("audit", AuditEntryViewSet, basename="auditentry")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhooksubscription")
+router.register("scheduled-changes", ScheduledChangeViewSet, basename="scheduledchange")
 
 app_name = "api"
 urlpatterns = [

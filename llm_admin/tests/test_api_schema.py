@@ -17,6 +17,7 @@ from models_registry.services import dependency_register
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
 
 METHODS = ("get", "post", "put", "patch", "delete")
+METRICS = "GET /metrics"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,18 @@ def conforms(document, schema: dict, value) -> None:
 
 def test_every_operation_documents_auth_throttling_database_and_content_negotiation_errors(document):
     for label, _ in operations(document):
+        if label == METRICS:
+            continue  # no API credentials, errors in JSON whatever is accepted: below
         assert {"401", "403", "406", "429", "503"} <= statuses(document, label), label
+
+
+def test_metrics_documents_exactly_what_it_answers(document):
+    """The scraper's token is not an API token (no 401, no failed-token 429), and a refusal is
+    JSON whatever the Accept header says (no 406)."""
+    assert statuses(document, METRICS) == {"200", "403", "503"}
+    ok = document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert set(ok) == {"text/plain", "application/openmetrics-text"}
+    assert body_schema(document, METRICS, "403") == {"$ref": "#/components/schemas/Error"}
 
 
 def test_only_operations_that_take_a_body_document_411_413_and_415(document):

@@ -1,4 +1,4 @@
 """The registry in the Django admin: the admin gathers input and shows results; every write
 goes through the same services as the API and the CLI."""
 
-from models_registry.admin import aimodels, reference  # noqa: F401  (registers the ModelAdmins)
+from models_registry.admin import aimodels, reference, scheduled  # noqa: F401  (registers the ModelAdmins)

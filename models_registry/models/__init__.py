@@ -3,6 +3,7 @@ from models_registry.models.catalog import CatalogVersion
 from models_registry.models.dependencies import ModelDependency
 from models_registry.models.industries import Industry
 from models_registry.models.providers import Provider
+from models_registry.models.scheduled import ScheduledChange
 
 __all__ = [
     "AIModel",
@@ -12,4 +13,5 @@ __all__ = [
     "ModelIndustryProfile",
     "Provider",
     "RegisteredName",
+    "ScheduledChange",
 ]

@@ -121,7 +121,7 @@ class AIModel(RegistryModel):
 
     # Relations that are parts of the model and go with it; every other relation to
     # AIModel, in any app, is a dependency that blocks deletion.
-    OWNED_RELATIONS = ("registered_names", "industry_profiles")
+    OWNED_RELATIONS = ("registered_names", "industry_profiles", "scheduled_changes")
     CONSTRAINT_FIELDS = {"name_taken": "name"}
     LABEL_FIELDS = ("name", "display_name")
     EVENT_PREFIX = "model"

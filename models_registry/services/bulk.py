@@ -12,7 +12,7 @@ from audit.choices import AuditAction, ChangeSource
 from audit.history import snapshot_changes
 from audit.writer import ObjectChange, record_changes, record_same_change
 from models_registry.choices import STATUS_BY_BULK_ACTION, BulkAction
-from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName
+from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName, ScheduledChange
 from models_registry.selectors import dependents_of
 from models_registry.services.catalog import actor_name, registry_write
 
@@ -156,7 +156,11 @@ class _DeletePlan(_Plan):
             _record_deletions(profiles.select_related("model", "industry"), timestamp)
             _record_deletions(models.select_related("provider", "successor"), timestamp)
             # Signals are skipped on purpose: the rows above are the history these deletes would write.
-            for queryset in (RegisteredName.objects.filter(model__in=chunk), profiles, models):
+            names, scheduled = (
+                RegisteredName.objects.filter(model__in=chunk),
+                ScheduledChange.objects.filter(model__in=chunk),
+            )
+            for queryset in (names, scheduled, profiles, models):
                 queryset._raw_delete(queryset.db)
         connection.check_constraints(table_names=[ModelDependency._meta.db_table])
 

@@ -10,6 +10,7 @@ with real ids from the seeded data and with bad ones, plain and with junk query 
 import html
 import re
 from collections import deque
+from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -24,6 +25,7 @@ from accounts.services import api_token_create
 from audit.choices import SecurityEventType
 from audit.security import record_security_event
 from models_registry.services import aimodel_update, dependency_register
+from models_registry.services.scheduled import scheduled_change_create
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
 from webhooks.dispatch import dispatch_events
 from webhooks.models import WebhookAttempt
@@ -59,6 +61,7 @@ def seeded(make_user):
     aimodel_update(model=older, actor=None, successor=newer, deprecation_date=timezone.localdate())
     AIModelFactory(name="embed-1", provider=ProviderFactory(slug="acme"), model_type="embedding", status="inactive")
     dependency_register(model=newer, component_type="agent", component_id="bot-1", component_name="Bot", actor=None)
+    scheduled_change_create(model=older, status="inactive", at=timezone.now() + timedelta(days=30), actor=None)
     owner = make_user("viewer", username="token-owner")
     api_token_create(user=owner, name="seeded")
     record_security_event(SecurityEventType.LOGIN_FAILED, detail={"seeded": True})

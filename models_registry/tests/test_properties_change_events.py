@@ -511,7 +511,7 @@ def seed_registry() -> None:
 
 
 # Each example is a program of requests; the PostgreSQL run of CI tries more of them.
-EXAMPLES = 60 if ON_POSTGRES else 25
+EXAMPLES = 30 if ON_POSTGRES else 25
 
 
 def cli_import(fmt: str, rows: list) -> tuple:

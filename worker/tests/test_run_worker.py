@@ -1,6 +1,7 @@
 """The worker delivers what is owed until stopped (SIGTERM or SIGINT), needs nothing but the
 database, and several may run at once: with 3 workers and nothing failing each event
-reaches each subscriber exactly once; a worker killed mid-delivery loses nothing."""
+reaches each subscriber exactly once; a worker killed mid-delivery loses nothing. With
+WORKER_QUEUE=rq, one run_worker and three RQ workers do the same."""
 
 import contextlib
 import os
@@ -10,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -67,16 +69,18 @@ def test_the_embedded_worker_delivers_what_commits_and_stops_when_asked():
 
 
 @contextlib.contextmanager
-def run_worker(log) -> subprocess.Popen:
+def started(command: list[str], log, **environment: str) -> Iterator[subprocess.Popen]:
+    """`command` in a process of its own, on this test's database; killed if still running."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "llm_admin.test_settings",
         "DATABASE_URL": current_database_url(),
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "PYTHONUNBUFFERED": "1",
+        "WORKER_QUEUE": "database",
     }
-    env.pop("REDIS_URL", None)
-    command = [sys.executable, "manage.py", "run_worker"]
+    env.pop("REDIS_URL", None)  # the embedded worker needs nothing but the database
+    env.update(environment)
     process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
@@ -84,6 +88,15 @@ def run_worker(log) -> subprocess.Popen:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+def run_worker(log, **environment: str):
+    return started([sys.executable, "manage.py", "run_worker"], log, **environment)
+
+
+def rq_worker(log, **environment: str):
+    queue = environment["WORKER_RQ_QUEUE"]
+    return started([sys.executable, "manage.py", "rqworker", queue], log, **environment)
 
 
 def sessions() -> set[int]:
@@ -131,37 +144,44 @@ def test_run_worker_delivers_and_stops_cleanly_on_sigterm_and_sigint():
         assert output(log).count("Worker stopped.") == 2
 
 
+WRITERS, CHANGES_EACH = 4, 25
+
+
+def write_from_threads(provider) -> None:
+    """WRITERS threads at once, each creating CHANGES_EACH models and deprecating half."""
+
+    def write(number: int) -> None:
+        try:
+            for change in range(CHANGES_EACH):
+                model = AIModelFactory(name=f"w{number}-{change}", provider=provider)
+                if change % 2:
+                    aimodel_update(model=model, actor=None, status=ModelStatus.DEPRECATED)
+        finally:
+            connection.close()  # this thread's own
+
+    threads = [threading.Thread(target=write, args=(number,)) for number in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def created_or_deprecated_after(entry_id: int) -> set[str]:
+    events = AuditEntry.objects.filter(pk__gt=entry_id, event_type__in=["model.created", "model.deprecated"])
+    return {f"evt_{pk}" for pk in events.values_list("pk", flat=True)}
+
+
 @pytest.mark.postgres
 def test_three_workers_deliver_each_event_to_each_subscriber_exactly_once():
-    writers, changes_each = 4, 25
     with receiving() as first, receiving() as second, tempfile.TemporaryFile("w+") as log:
         subscription_create(actor=None, name="first", url=first.url)
         subscription_create(actor=None, name="second", url=second.url, types=["model.created", "model.deprecated"])
         start = last_entry_id()
         provider = ProviderFactory(slug="load")
         with run_worker(log), run_worker(log), run_worker(log):
-
-            def write(number: int) -> None:
-                try:
-                    for change in range(changes_each):
-                        model = AIModelFactory(name=f"w{number}-{change}", provider=provider)
-                        if change % 2:
-                            aimodel_update(model=model, actor=None, status=ModelStatus.DEPRECATED)
-                finally:
-                    connection.close()  # this thread's own
-
-            threads = [threading.Thread(target=write, args=(number,)) for number in range(writers)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            write_from_threads(provider)
             everything = event_ids_after(start)
-            created_or_deprecated = {
-                f"evt_{pk}"
-                for pk in AuditEntry.objects.filter(
-                    pk__gt=start, event_type__in=["model.created", "model.deprecated"]
-                ).values_list("pk", flat=True)
-            }
+            created_or_deprecated = created_or_deprecated_after(start)
             got_first = first.wait_for(len(everything), timeout=60)
             got_second = second.wait_for(len(created_or_deprecated), timeout=60)
             time.sleep(1.0)  # anything sent twice would arrive meanwhile
@@ -169,7 +189,7 @@ def test_three_workers_deliver_each_event_to_each_subscriber_exactly_once():
         first_ids = [r.headers["webhook-id"] for r in first.received]
         second_ids = [r.headers["webhook-id"] for r in second.received]
     # The provider, every model created, half of them deprecated.
-    assert len(everything) == 1 + writers * (changes_each + changes_each // 2)
+    assert len(everything) == 1 + WRITERS * (CHANGES_EACH + CHANGES_EACH // 2)
     assert len(got_first) >= len(everything) and len(got_second) >= len(created_or_deprecated), output(log)
     assert sorted(first_ids) == sorted(everything)  # every event, none twice
     assert sorted(second_ids) == sorted(created_or_deprecated)
@@ -201,3 +221,39 @@ def test_a_worker_killed_mid_delivery_loses_nothing():
         received = {r.headers["webhook-id"] for r in receiver.received}
     assert left > 0  # it did die with deliveries claimed and not recorded
     assert wanted <= received, output(log)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_with_rq_one_run_worker_and_three_rq_workers_deliver_each_event_to_each_subscriber_exactly_once(rq_queue):
+    """WORKER_QUEUE=rq as the README runs it: run_worker dispatches and enqueues, three
+    `manage.py rqworker` processes send."""
+    rq = {"WORKER_QUEUE": "rq", "WORKER_RQ_QUEUE": settings.WORKER_RQ_QUEUE, "REDIS_URL": settings.REDIS_URL}
+    with receiving() as first, receiving() as second, tempfile.TemporaryFile("w+") as log:
+        subscription_create(actor=None, name="first", url=first.url)
+        subscription_create(actor=None, name="second", url=second.url, types=["model.created", "model.deprecated"])
+        start = last_entry_id()
+        provider = ProviderFactory(slug="load")
+        with contextlib.ExitStack() as running:
+            processes = [running.enter_context(run_worker(log, **rq))]
+            processes += [running.enter_context(rq_worker(log, **rq)) for _ in range(3)]
+            write_from_threads(provider)
+            everything = event_ids_after(start)
+            created_or_deprecated = created_or_deprecated_after(start)
+            got_first = first.wait_for(len(everything), timeout=60)
+            got_second = second.wait_for(len(created_or_deprecated), timeout=60)
+            for process in processes:
+                process.send_signal(signal.SIGTERM)  # each finishes what it had begun, then exits
+            exits = [process.wait(timeout=60) for process in processes]
+
+        first_ids = [r.headers["webhook-id"] for r in first.received]
+        second_ids = [r.headers["webhook-id"] for r in second.received]
+        logged = output(log)
+    assert len(everything) == 1 + WRITERS * (CHANGES_EACH + CHANGES_EACH // 2)
+    assert len(got_first) >= len(everything) and len(got_second) >= len(created_or_deprecated), logged
+    assert exits == [0, 0, 0, 0], logged
+    assert "sent by RQ workers from queue llm_admin_tests" in logged
+    assert sorted(first_ids) == sorted(everything)  # every event, none twice
+    assert sorted(second_ids) == sorted(created_or_deprecated)
+    assert set(WebhookDelivery.objects.values_list("state", "attempts")) == {("delivered", 1)}
+    assert rq_queue.finished_job_registry.count > 0 and rq_queue.failed_job_registry.count == 0

@@ -26,7 +26,7 @@ def grant_administrators(apps):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0006_change_events"),
+        ("audit", "0007_schedule_source"),
         ("models_registry", "0002_roles_and_starter_industries"),
     ]
 
@@ -49,6 +49,7 @@ class Migration(migrations.Migration):
                     ("cli", "Command line"),
                     ("import", "Import"),
                     ("bulk", "Bulk operation"),
+                    ("schedule", "Scheduled change"),
                     ("revert", "Revert"),
                 ],
                 max_length=10,
