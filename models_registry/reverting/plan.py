@@ -112,8 +112,9 @@ class RevertRefused(Exception):
         self.plan = plan
         blocked = plan.blocked
         if blocked:
-            detail = "; ".join(f"entry {step.entry.pk}: {step.blocked}" for step in blocked)
-            detail = f"This cannot be reverted: {detail}. Nothing was changed."
+            detail = "; ".join(f"entry {step.entry.pk}: {step.blocked}" for step in blocked[:5])
+            more = f" (and {len(blocked) - 5} more, in by_entry)" if len(blocked) > 5 else ""
+            detail = f"This cannot be reverted: {detail}{more}. Nothing was changed."
         else:
             names = ", ".join(sorted({item.field for _, item in plan.conflicts}))
             detail = f"Changed since: {names}. Nothing was changed; revert with force to write the old values anyway."
