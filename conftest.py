@@ -76,6 +76,7 @@ def _cycle_collector_left_on():
 
 REFERENCE_DATA = importlib.import_module("models_registry.migrations.0002_roles_and_starter_industries")
 WEBHOOK_RIGHTS = importlib.import_module("webhooks.migrations.0002_administrators_manage_webhooks")
+REVERT_RIGHTS = importlib.import_module("audit.migrations.0008_revert_source_and_right")
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +95,7 @@ def _reference_data_for_transactional_tests(request):
         if not Group.objects.filter(name__in=ROLE_NAMES.values()).exists():
             REFERENCE_DATA.assign_roles(django_apps)
             WEBHOOK_RIGHTS.grant_administrators(django_apps)
+            REVERT_RIGHTS.grant_administrators(django_apps)
         if not Industry.objects.exists():
             # As the migration makes them: without history or audit entries.
             Industry.objects.bulk_create(

@@ -5,10 +5,11 @@ import json
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
-from django.urls import path
-from django.utils.html import format_html_join
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from audit.changelists import GuardedChangeListMixin, filtered_queryset, refused_list
+from audit.choices import AuditAction
 from audit.exports import audit_csv
 from audit.filtersets import AuditEntryFilterSet
 from audit.models import AuditEntry, SecurityEvent
@@ -51,6 +52,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = [UserFilter, "action", "source", "object_type", ("timestamp", admin.DateFieldListFilter)]
     search_fields = ["username", "object_repr", "object_id", "request_id", "reason"]
     change_list_template = "admin/audit/auditentry/change_list.html"
+    change_form_template = "admin/audit/auditentry/change_form.html"
     date_hierarchy = "timestamp"
     show_full_result_count = False
     readonly_fields = ["pretty_changes"]
@@ -67,6 +69,26 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "source",
         "request_id",
     ]
+
+    # Reverting is a registry change made by models_registry.reverting; its pages live in
+    # the registry's admin, under these names.
+    REVERT_RIGHT = "audit.revert_auditentry"
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return [*shown, "revert_link"] if request.user.has_perm(self.REVERT_RIGHT) else shown
+
+    @admin.display(description="revert")
+    def revert_link(self, entry):
+        if not entry.event_type:  # no registry object changed (a retention run)
+            return ""
+        restore = entry.object_type == "aimodel" and entry.action == AuditAction.DELETE
+        url = reverse("admin:models_registry_aimodel_revert_entry", args=[entry.pk])
+        return format_html('<a href="{}" class="llm-revert-entry">{}</a>', url, "Restore…" if restore else "Revert…")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_revert": request.user.has_perm(self.REVERT_RIGHT)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="changes")
     def change_summary(self, entry):

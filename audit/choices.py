@@ -12,6 +12,7 @@ class ChangeSource(models.TextChoices):
     IMPORT = "import", "Import"
     BULK = "bulk", "Bulk operation"
     SCHEDULE = "schedule", "Scheduled change"
+    REVERT = "revert", "Revert"  # an audit entry or a request undone (models_registry.reverting)
 
 
 class AuditAction(models.TextChoices):

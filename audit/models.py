@@ -90,6 +90,9 @@ class AuditEntry(AppendOnlyModel):
     class Meta:
         ordering = ["-timestamp", "-id"]
         verbose_name_plural = "audit entries"
+        # Undoing an entry, or a request's entries, is a change of the registry made
+        # through the revert door (models_registry.reverting): administrators only.
+        permissions = [("revert_auditentry", "Can revert audit entries (and restore deleted models)")]
         indexes = [
             models.Index(fields=["-timestamp", "-id"], name="audit_newest_first"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),

@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from audit.api.views import AuditEntryViewSet, SecurityEventViewSet
 from llm_admin.api.errors import api_not_found
 from models_registry.api.changes import ChangeFeedView
+from models_registry.api.revert import RevertEntryView, RevertRequestView
 from models_registry.api.scheduled import ScheduledChangeViewSet
 from models_registry.api.views import AIModelViewSet, IndustryViewSet, ProviderViewSet
 from webhooks.api.views import WebhookSubscriptionViewSet
@@ -33,6 +34,12 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("changes", ChangeFeedView.as_view(), name="changes"),
+    re_path(r"^audit/(?P<id>[0-9]{1,19})/revert\Z", RevertEntryView.as_view(), name="audit-revert"),
+    re_path(
+        r"^audit/requests/(?P<request_id>[A-Za-z0-9._:-]{1,64})/revert\Z",
+        RevertRequestView.as_view(),
+        name="audit-request-revert",
+    ),
     path("", include(router.urls)),
     re_path(r"^[\s\S]*\Z", api_not_found),
 ]

@@ -100,7 +100,7 @@ def test_412_only_where_if_match_is_honoured(document):
     assert with_412 == {"PUT /api/v1/models/{id}", "PATCH /api/v1/models/{id}"}
 
 
-def test_409_on_deleting_what_others_depend_on_or_cancelling_what_is_done_and_nowhere_else(document):
+def test_409_on_deleting_what_others_depend_on_cancelling_what_is_done_moving_and_reverting_only(document):
     with_409 = {label for label, _ in operations(document) if "409" in statuses(document, label)}
 
     assert with_409 == {
@@ -109,9 +109,13 @@ def test_409_on_deleting_what_others_depend_on_or_cancelling_what_is_done_and_no
         "DELETE /api/v1/industries/{id}",
         "DELETE /api/v1/scheduled-changes/{id}",
         "POST /api/v1/models/{id}/move-dependents",  # its own: the target is not active
+        "POST /api/v1/audit/{id}/revert",
+        "POST /api/v1/audit/requests/{request_id}/revert",
     }
     in_use = {"$ref": "#/components/schemas/InUseConflict"}
     assert body_schema(document, "DELETE /api/v1/providers/{id}", "409") == in_use
+    refused = {"$ref": "#/components/schemas/RevertConflict"}
+    assert body_schema(document, "POST /api/v1/audit/{id}/revert", "409") == refused
 
 
 def test_404_where_an_object_is_named_or_a_page_can_be_past_the_last(document):

@@ -26,6 +26,7 @@ from models_registry.admin.imports import import_confirm, import_upload
 from models_registry.admin.paginators import LargeTablePaginator
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.admin.retiring import move_dependents_offer, move_dependents_view
+from models_registry.admin.revert import REVERT_RIGHT, revert_entry_view, revert_request_view
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
 from models_registry.filtersets import search
@@ -226,6 +227,16 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
             ),
             path("export/", wrap(self.export_filtered), name="models_registry_aimodel_export"),
             path(
+                "revert/entry/<int:entry_id>/",
+                wrap(lambda request, entry_id: revert_entry_view(self, request, entry_id)),
+                name="models_registry_aimodel_revert_entry",
+            ),
+            path(
+                "revert/request/<str:request_id>/",
+                wrap(lambda request, request_id: revert_request_view(self, request, request_id)),
+                name="models_registry_aimodel_revert_request",
+            ),
+            path(
                 "<path:object_id>/move-dependents/",
                 wrap(lambda request, object_id: move_dependents_view(self, request, object_id)),
                 name="models_registry_aimodel_move_dependents",
@@ -265,6 +276,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
     def changelist_view(self, request, extra_context=None):
         context = {
             "can_import": request.user.has_perm("models_registry.import_aimodel"),
+            "can_revert": request.user.has_perm(REVERT_RIGHT),
             "export_formats": EXPORT_FORMATS,
             **(extra_context or {}),
         }
@@ -293,6 +305,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
             "object": model,
             "title": f"History: {model}",
             "entries": [(entry, sorted(entry.changes.items())) for entry in entries[:500]],
+            "can_revert": request.user.has_perm(REVERT_RIGHT),
         }
         return TemplateResponse(request, "admin/models_registry/aimodel/history.html", context)
 

@@ -353,3 +353,49 @@ class ChangeFeedParameters(serializers.Serializer):
     def validate_wait(self, value: int) -> int:
         """At most CHANGE_FEED_MAX_WAIT seconds (an operator may keep waits below a proxy's timeout)."""
         return min(value, settings.CHANGE_FEED_MAX_WAIT)
+
+
+# The body of a revert, of an entry or of a request (no docstring: the schema would show it).
+class RevertRequestSerializer(serializers.Serializer):
+    reason = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=REASON_MAX_LENGTH,
+        help_text='Why; the new entries\' reason is "revert of entry N: <reason>" (or "revert of request R: ...").',
+    )
+    force = StrictBooleanField(
+        default=False, help_text="Write the old values back even where a field changed since the entry."
+    )
+
+
+class RevertFieldConflictSerializer(serializers.Serializer):
+    reverting_to = serializers.JSONField(allow_null=True, help_text="The value the revert would write.")
+    changed_from = serializers.JSONField(allow_null=True, help_text="The value the reverted entry wrote.")
+    now = serializers.JSONField(allow_null=True, help_text="The value now (null: none, or the object is gone).")
+    entry = serializers.IntegerField(required=False, help_text="The entry whose revert meets the conflict.")
+    object = serializers.DictField(required=False, help_text='{"type", "id", "name"} of the object it is on.')
+
+
+class RevertEntryConflictsSerializer(serializers.Serializer):
+    entry = serializers.IntegerField()
+    object = serializers.DictField(help_text='{"type", "id", "name"}')
+    blocked = serializers.CharField(help_text='Why this entry cannot be reverted even with force ("" if it can).')
+    conflicts = serializers.DictField(child=RevertFieldConflictSerializer())
+
+
+# The 409 of a revert (no docstring: the schema would show it). A refused delete or a
+# reference in use answer with their own doors' 409 bodies, which share `detail`.
+class RevertConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    conflicts = serializers.DictField(
+        child=RevertFieldConflictSerializer(),
+        required=False,
+        help_text="Each field that changed since, once (the newest entry's conflict on it).",
+    )
+    by_entry = RevertEntryConflictsSerializer(many=True, required=False, help_text="Every conflict, per entry.")
+    forceable = serializers.BooleanField(required=False, help_text="Whether `force` would override it.")
+    dependencies = DependentSerializer(many=True, required=False, help_text="A model to delete is in use.")
+    used_by = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="A provider or industry to delete is in use."
+    )

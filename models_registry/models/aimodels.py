@@ -7,7 +7,8 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models.functions import Lower
 
-from audit.choices import AuditAction, EventType
+from audit.choices import AuditAction, ChangeSource, EventType
+from audit.context import current_change
 from audit.history import AuditedHistory
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.folding import fold
@@ -39,6 +40,7 @@ _NAME_PATTERN = re.compile(NAME_REGEX)
 CONTEXT_WINDOW_RANGE = (1, 100_000_000)
 MAX_OUTPUT_TOKENS_RANGE = (0, 100_000_000)
 COST_DIGITS, COST_DECIMAL_PLACES = 16, 10  # below 1,000,000 with 10 decimal places
+NAME_TAKEN = "A model with this name already exists."
 # How long a successor chain may be before it is treated as a cycle.
 SUCCESSOR_CHAIN_LIMIT = 10_000
 CAPABILITIES = frozenset(Capability.values)  # Enum.values builds a new list on every call
@@ -142,7 +144,7 @@ class AIModel(RegistryModel):
             models.UniqueConstraint(
                 NameKey("name"),
                 name="aimodel_name_ci_unique",
-                violation_error_message="A model with this name already exists.",
+                violation_error_message=NAME_TAKEN,
                 violation_error_code="name_taken",
             ),
             models.CheckConstraint(
@@ -180,6 +182,8 @@ class AIModel(RegistryModel):
         new_status = (changes.get("status") or {}).get("new")
         if action == AuditAction.UPDATE and new_status == ModelStatus.DEPRECATED:
             return EventType.MODEL_DEPRECATED
+        if action == AuditAction.CREATE and current_change().source == ChangeSource.REVERT:
+            return EventType.MODEL_RESTORED  # the revert door creates only what a delete took away
         return super().change_event_type(action, changes)
 
     def __str__(self) -> str:

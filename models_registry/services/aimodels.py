@@ -14,6 +14,7 @@ from models_registry.limits import (
     total_problem,
 )
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, RegisteredName
+from models_registry.models.aimodels import NAME_TAKEN
 from models_registry.selectors import dependents_of
 from models_registry.services.catalog import actor_name, registry_write
 from models_registry.services.errors import HasDependenciesError, StaleVersionError
@@ -132,6 +133,49 @@ def aimodel_create(*, actor, reason: str = "", industries: list[ProfileInput] | 
         model.pk = None
         raise _name_conflict(model, industries, error) from error
     return model
+
+
+def aimodel_restore(
+    *,
+    model_id: int,
+    fields: dict,
+    version: int,
+    actor,
+    reason: str = "",
+    industries: list[ProfileInput] | None = None,
+) -> AIModel:
+    """Bring a deleted model back under its old id, with `fields` (attribute names: a
+    relation by its `_id`) and its industry profiles: validated and recorded as any
+    creation (its name and aliases must be free), at a version past the one it was
+    deleted at, so an ETag read before the deletion never matches it."""
+    model = AIModel(pk=model_id, version=version, **fields)
+    model.created_by = model.updated_by = actor_name(actor)
+    try:
+        with registry_write(actor=actor, reason=reason):
+            try:
+                profiles = validate_aimodel(model, industries)
+            except ValidationError as error:
+                raise with_name_holder(model.name, error) from error
+            model.save(force_insert=True)
+            _claim_names(model)
+            _store_profiles(model, profiles)
+    except IntegrityError as error:
+        raise _name_conflict(model, industries, error) from error
+    return model
+
+
+def with_name_holder(name: str, error: ValidationError) -> ValidationError:
+    """`error` with the name constraint's message ("already exists") naming the model that
+    holds `name` (a restore or a revert writes a name back that may have been taken since)."""
+    if not hasattr(error, "error_dict"):
+        return error
+    errors = error.message_dict
+    if NAME_TAKEN in errors.get("name", []) and isinstance(name, str):
+        holder = RegisteredName.objects.filter(name=fold(name)).values_list("model__name", "model_id").first()
+        if holder is not None:
+            named = f"{NAME_TAKEN[:-1]}: {holder[0]} (id {holder[1]})."
+            errors["name"] = [named if message == NAME_TAKEN else message for message in errors["name"]]
+    return ValidationError(errors)
 
 
 def aimodel_update(

@@ -4,9 +4,11 @@ A random program of operations runs, each through a real door: the admin's forms
 actions (Django's test client, as a staff administrator), the REST API (a token; create,
 PATCH, PUT, delete, the bulk endpoint), the operator commands (`set_model_status`,
 `import_models`), imports of generated CSV, JSON and LiteLLM files through the command and
-the admin, dependencies (register and unregister) and reference data (providers and
-industries, through the API and the admin). Many steps are refused (invalid input, a name
-taken, a delete refused while something depends on the model, a target that is not there).
+the admin, dependencies (register and unregister), reference data (providers and
+industries, through the API and the admin), and reverts of recent entries or of their
+whole requests (restores included), forced or not, through the API and the admin. Many
+steps are refused (invalid input, a name taken, a delete refused while something depends
+on the model, a target that is not there, a field changed since the entry reverted).
 
 After every step: the change events written since the start, replayed over the starting
 state (`models_registry.tests.replay`), are exactly the registry's state; every event agrees
@@ -29,6 +31,7 @@ from hypothesis.extra.django import TestCase
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
+from audit.models import AuditEntry
 from conftest import ON_POSTGRES
 from models_registry.admin.forms import setting_properties
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
@@ -355,6 +358,31 @@ class Doors:
         assert response.status_code in (200, 302), response.status_code
         return response.status_code != 302
 
+    # The revert door (the API's and the admin's)
+
+    def api_revert(self, back, whole_request, force):
+        entry = revertible_entry(back)
+        if entry is None:
+            return True
+        path = f"audit/requests/{entry.request_id}/revert" if whole_request else f"audit/{entry.pk}/revert"
+        return self._refused("post", path, {"reason": "undo", "force": force})
+
+    def admin_revert(self, back, whole_request, force):
+        """Open the preview and press Revert, as a person does; a preview that offers no
+        form (the entry cannot be reverted) is refused."""
+        entry = revertible_entry(back)
+        if entry is None:
+            return True
+        target = f"request/{entry.request_id}" if whole_request else f"entry/{entry.pk}"
+        url = f"{ADMIN}/aimodel/revert/{target}/"
+        preview = self.admin.get(url)
+        assert preview.status_code == 200, preview.status_code
+        if page_of(preview).find("form", id="revert-form") is None:
+            return True
+        response = self.admin.post(url, {"reason": "undo", **({"force": "on"} if force else {})})
+        assert response.status_code in (200, 302), response.status_code
+        return response.status_code != 302
+
     # The operator commands
 
     def cli_set_status(self, names, status):
@@ -373,6 +401,11 @@ class Doors:
         except CommandError:
             return True
         return False
+
+
+def revertible_entry(back: int) -> AuditEntry | None:
+    """The `back`-th newest audit entry of a registry change (0: the newest), if any."""
+    return AuditEntry.objects.exclude(event_type="").order_by("-id")[back : back + 1].first()
 
 
 def fill_model_form(submitted: dict, fields: dict) -> None:
@@ -453,6 +486,9 @@ OPERATIONS = {
         {"names": targets, "status": st.sampled_from(["active", "inactive", "deprecated"])},
     ),
     "cli_import": ({"import"}, {"file": import_files, "skip_invalid": st.booleans()}),
+    # An entry of the last few (or its whole request) reverted, forced or not.
+    "api_revert": ({"revert"}, {"back": st.integers(0, 5), "whole_request": st.booleans(), "force": st.booleans()}),
+    "admin_revert": ({"revert"}, {"back": st.integers(0, 5), "whole_request": st.booleans(), "force": st.booleans()}),
 }
 
 

@@ -98,7 +98,7 @@ def test_http_options_on_any_documented_path_answers_metadata_not_a_500(registry
     headers = {"Authorization": f"Bearer {registry}"}
     paths = client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     chat = AIModelFactory._meta.model.objects.get(name="gpt-4o")
-    values = {"id": chat.pk, "dependency_id": chat.dependencies.get().pk, "name": "acme/embed:v1"}
+    values = {"id": chat.pk, "dependency_id": chat.dependencies.get().pk, "name": "acme/embed:v1", "request_id": "r1"}
     client.raise_request_exception = False
     for path in sorted(paths.json()["paths"]):
         url = path.format(**values)
