@@ -119,7 +119,8 @@ def test_a_committed_change_arrives_signed_once_through_rq(rq_queue, receiver):
     subscription, secret = subscription_create(actor=None, name="s", url=receiver.url)
     model = AIModelFactory(name="gpt-4o")
     aimodel_update(model=model, actor=None, status=ModelStatus.DEPRECATED, reason="retired")
-    dispatch, deliver = (step.make() for step in worker_steps())
+    steps = {step.name: step for step in worker_steps()}
+    dispatch, deliver = steps["webhook dispatch"].make(), steps["webhook delivery"].make()
 
     made = dispatch(None)
     handed = deliver(None)
