@@ -159,6 +159,22 @@ def make_user(django_user_model):
 
 
 @pytest.fixture
+def api_as(make_user):
+    """api_as("editor") -> an APIClient sending a fresh token of a new user in that role (the
+    user is its `.user`); a 500 is an answer to assert on, not an exception."""
+
+    def make(role: str, **extra):
+        user = make_user(role, **extra)
+        _, key = api_token_create(user=user)
+        client = APIClient(raise_request_exception=False)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        client.user = user
+        return client
+
+    return make
+
+
+@pytest.fixture
 def api(make_user):
     """An APIClient with an administrator's token; a 500 is an answer, not an exception."""
 

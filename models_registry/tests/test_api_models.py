@@ -47,22 +47,6 @@ def fresh_cache():
 
 
 @pytest.fixture
-def api_as(make_user):
-    """api_as("editor") -> an APIClient sending a fresh token of a new user in that role."""
-
-    def make(role="admin", **extra):
-        user = make_user(role, **extra)
-        _, key = api_token_create(user=user)
-        # A 500 is an answer to assert on, not an exception to stop the test at.
-        client = APIClient(raise_request_exception=False)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        client.user = user
-        return client
-
-    return make
-
-
-@pytest.fixture
 def openai():
     return ProviderFactory(slug="openai", name="OpenAI")
 

@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from audit.models import AuditEntry, SecurityEvent
 from audit.retention import prune_history
 from llm_admin.tests.test_api_schema import conforms
@@ -25,21 +24,6 @@ from models_registry.tests.factories import AIModelFactory, ModelDependencyFacto
 pytestmark = pytest.mark.django_db
 
 MISSING_ID = 10**9
-
-
-@pytest.fixture
-def api_as(make_user):
-    """api_as("editor") -> an APIClient sending a fresh token of a new user in that role."""
-
-    def make(role="admin", **extra):
-        user = make_user(role, **extra)
-        _, key = api_token_create(user=user)
-        client = APIClient(raise_request_exception=False)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        client.user = user
-        return client
-
-    return make
 
 
 @pytest.fixture

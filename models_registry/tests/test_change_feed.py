@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from audit import feed
 from audit.models import AuditEntry, AuditLink, SecurityEvent
 from audit.retention import prune_history
@@ -28,17 +27,6 @@ from models_registry.tests.factories import AIModelFactory, ProviderFactory
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/changes"
-
-
-@pytest.fixture
-def api_as(make_user):
-    def make(role="viewer"):
-        _, key = api_token_create(user=make_user(role))
-        client = APIClient(raise_request_exception=False)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from audit.models import AuditEntry, SecurityEvent
 from models_registry.models import AIModel, ModelDependency
 from models_registry.selectors import catalog_version
@@ -31,19 +30,6 @@ from models_registry.services import dependencies as dependency_services
 from models_registry.tests.factories import AIModelFactory, ModelDependencyFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api_as(make_user):
-    def make(role):
-        user = make_user(role)
-        _, key = api_token_create(user=user)
-        client = APIClient(raise_request_exception=False)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        client.user = user
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ import threading
 import pytest
 from django.db import connections
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from audit.models import AuditEntry, SecurityEvent
 from models_registry.models import AIModel, ScheduledChange
 from models_registry.services import aimodel_bulk_apply, aimodel_delete
@@ -22,19 +20,6 @@ from worker.steps import worker_steps
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/scheduled-changes"
-
-
-@pytest.fixture
-def api_as(make_user):
-    def make(role):
-        user = make_user(role)
-        _, key = api_token_create(user=user)
-        client = APIClient(raise_request_exception=False)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        client.user = user
-        return client
-
-    return make
 
 
 def soon(seconds: float = 3600) -> str:

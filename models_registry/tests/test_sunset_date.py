@@ -13,9 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from audit.models import AuditEntry
 from models_registry import selectors
 from models_registry.models import AIModel
@@ -28,17 +26,6 @@ pytestmark = pytest.mark.django_db
 
 TODAY = datetime.datetime.now(datetime.UTC).date()
 DAY = datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def api_as(make_user):
-    def make(role):
-        _, key = api_token_create(user=make_user(role))
-        client = APIClient(raise_request_exception=False)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        return client
-
-    return make
 
 
 @pytest.fixture
