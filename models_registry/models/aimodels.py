@@ -175,6 +175,10 @@ class AIModel(RegistryModel):
             models.Index(fields=["status", "provider", "name"], name="aimodel_status_provider_name"),
             models.Index(fields=["model_type"], name="aimodel_model_type"),
             models.Index(fields=["updated_at"], name="aimodel_updated_at"),
+            # One provider's models in the lists' order (the admin's and the API's provider filter).
+            models.Index(fields=["provider", "name", "id"], name="aimodel_provider_name_id"),
+            # The lists sorted by context window, the sort people ask of a model catalog most.
+            models.Index(fields=["context_window", "id"], name="aimodel_context_window_id"),
         ]
 
     @classmethod

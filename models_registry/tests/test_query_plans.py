@@ -1,12 +1,15 @@
 """The indexes the registry's lookups are meant to use are the ones PostgreSQL picks, on a
 table large enough that it would scan the whole table without them."""
 
+import re
+
 import pytest
 from django.db import connection
+from django.http import QueryDict
 
-from models_registry.models import ModelDependency
-from models_registry.selectors import dependencies_of_component, models_depended_on_by
-from models_registry.tests.factories import AIModelFactory
+from models_registry.models import AIModel, ModelDependency
+from models_registry.selectors import aimodel_filter, dependencies_of_component, models_depended_on_by
+from models_registry.tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -31,3 +34,47 @@ def test_the_models_a_component_uses_are_read_from_the_component_indexes():
     assert "Seq Scan" not in plan, plan
     assert models_depended_on_by("Agent 7") == {models[7].pk}
     assert models_depended_on_by("agent-8") == {models[8].pk}
+
+
+@pytest.fixture
+def catalog():
+    """5,000 models over 50 providers, skewed as real catalogs are (the first provider holds
+    a tenth of them): enough rows that a whole scan and sort is what the planner would do
+    without an index that fits."""
+    providers = [ProviderFactory(slug=f"p{number}") for number in range(50)]
+    AIModel.objects.bulk_create(
+        AIModel(
+            name=f"m-{number:05d}",
+            provider=providers[0 if number % 10 == 0 else 1 + number % 49],
+            context_window=1 + (number * 7919) % 200_000,
+        )
+        for number in range(5_000)
+    )
+    analyze(AIModel)
+    return providers
+
+
+SORT_NODE = re.compile(r"(^|->)\s*Sort\s+\(", re.MULTILINE)  # a whole sort (not an incremental one)
+
+
+def first_page(params: str) -> str:
+    """The plan of the list API's first page of 50 for these parameters (its order: the
+    requested one, then the id)."""
+    models = aimodel_filter(QueryDict(params))
+    return models.order_by(*(models.query.order_by or ("name",)), "pk")[:50].explain()
+
+
+def test_one_providers_first_page_is_read_from_the_provider_name_index(catalog):
+    plan = first_page(f"provider={catalog[0].slug}")
+
+    assert "aimodel_provider_name_id" in plan, plan
+    assert not SORT_NODE.search(plan), plan  # read in order, the first 50 only
+
+
+def test_a_first_page_by_context_window_is_read_from_its_index(catalog):
+    for ordering in ("context_window", "-context_window"):
+        plan = first_page(f"ordering={ordering}")
+
+        assert "aimodel_context_window_id" in plan, plan
+        # In order from the index; at most ties re-sorted by id (an incremental sort).
+        assert not SORT_NODE.search(plan), plan
