@@ -35,6 +35,7 @@ from webhooks.tests.receiver import receiving
 
 TITLE = "Webhooks: commit -> received on loopback (run_worker processes)"
 TARGET_P99_SECONDS = 2.0
+RATE_REACHED = 0.95  # the share of the asked rate the writer must reach for the verdict to count
 MODELS = 200
 DRAIN_SECONDS = 60  # how long the deliveries owed may take to arrive after the last change
 
@@ -204,8 +205,11 @@ def run(options) -> Table:
                 str(lost), str(duplicated),
             ))  # fmt: skip
             ok = p99 <= TARGET_P99_SECONDS and lost == 0 and duplicated == 0
-            verdicts.append(f"steady load: {'PASS' if ok else 'FAIL'} (p99 {p99:.2f} s, target <= 2 s; lost {lost}, "
-                            f"duplicated {duplicated})")  # fmt: skip
+            # The target is at the asked rate: a writer that fell short measured a lighter load.
+            at_rate = achieved >= RATE_REACHED * options.webhook_rate
+            verdict = ("PASS" if at_rate else "NOT MEASURED at the asked rate") if ok else "FAIL"
+            verdicts.append(f"steady load: {verdict} (p99 {p99:.2f} s, target <= 2 s, at {achieved:.0f} of "
+                            f"{options.webhook_rate:g} changes/s; lost {lost}, duplicated {duplicated})")  # fmt: skip
 
             # A subscriber down, then back.
             subscribers.ask("status", 0, 503)
