@@ -1,7 +1,6 @@
 """/api/v1/scheduled-changes (docs/contract.md §7, "Lifecycle"): list, schedule and cancel
 status changes the worker applies on time. Callers need the right to change models."""
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -16,7 +15,7 @@ from rest_framework.response import Response
 from llm_admin.api.permissions import requires
 from models_registry.api.fields import StrictCharField
 from models_registry.api.serializers import ModelReferenceField
-from models_registry.api.views import ASCII_ID
+from models_registry.api.views import AsciiIdLookupMixin
 from models_registry.choices import ScheduledStatus
 from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import ScheduledChange
@@ -70,18 +69,17 @@ class ScheduledChangeSerializer(serializers.ModelSerializer):
     ),
 )
 class ScheduledChangeViewSet(
-    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    AsciiIdLookupMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     queryset = ScheduledChange.objects.select_related("model").order_by("at", "pk")
     serializer_class = ScheduledChangeSerializer
     permission_classes = [requires("models_registry.change_aimodel")]
     http_method_names = ["get", "post", "delete", "head", "options"]
     lookup_value_regex = r"[0-9]+"
-
-    def get_object(self):
-        if not ASCII_ID.match(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
-            raise Http404
-        return super().get_object()
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -65,6 +65,18 @@ IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you have; 304 if it is current."
 )
 ASCII_ID = re.compile(r"[0-9]+\Z")
+
+
+# Objects looked up by an id of ASCII digits only: Django reads a full-width "1" as 1 (the
+# route takes any text, and the published schema says integer). (No docstring: the schema
+# would show it as the description of every view built on it.)
+class AsciiIdLookupMixin:
+    def get_object(self):
+        if not ASCII_ID.match(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
+            raise Http404
+        return super().get_object()
+
+
 ETAG_NUMBER = re.compile(r'^(?:W/)?"([0-9]+)"$')  # ASCII digits: `\d` is any script's
 CONFLICT = inline_serializer(
     "DeleteConflict",
@@ -311,6 +323,7 @@ def options_limit(request) -> int | None:
 
 
 class ReferenceViewSet(
+    AsciiIdLookupMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -319,13 +332,6 @@ class ReferenceViewSet(
     viewsets.GenericViewSet,
 ):
     """Providers and industries: everyone with view rights reads, administrators write."""
-
-    def get_object(self):
-        # The id as ASCII digits: Django reads a full-width "1" as 1 (the route takes any
-        # text, and the published schema says integer).
-        if not ASCII_ID.match(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
-            raise Http404
-        return super().get_object()
 
     def perform_create(self, serializer):
         serializer.instance = reference_save(

@@ -1,14 +1,13 @@
 """/api/v1/webhooks: subscriptions, their test event and their attempts (administrators;
 docs/contract.md §7). Writes go through webhooks.services."""
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from llm_admin.api.permissions import RegistryPermissions, requires
-from models_registry.api.views import ASCII_ID, REASON_PARAMETER, change_reason
+from models_registry.api.views import REASON_PARAMETER, AsciiIdLookupMixin, change_reason
 from webhooks.api.serializers import (
     NewWebhookSubscriptionSerializer,
     WebhookAttemptSerializer,
@@ -31,6 +30,7 @@ from webhooks.services import send_test_event, subscription_create, subscription
     destroy=extend_schema(summary="Delete a webhook subscription", parameters=[REASON_PARAMETER]),
 )
 class WebhookSubscriptionViewSet(
+    AsciiIdLookupMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -49,11 +49,6 @@ class WebhookSubscriptionViewSet(
         if self.action == "deliveries":
             return [requires("webhooks.view_webhooksubscription")()]
         return [RegistryPermissions()]
-
-    def get_object(self):
-        if not ASCII_ID.match(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
-            raise Http404
-        return super().get_object()
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
