@@ -73,6 +73,11 @@ def write_models_csv(path: Path, count: int, seed: int = 20_000) -> GeneratedFil
                 names.append(f"{family}-{variant}-{number:05d}@{slug}")
             industries = rng.sample(sorted(INDUSTRY_SETTINGS), rng.choice([1, 2])) if rng.random() < 0.1 else []
             status = rng.choice(STATUSES)
+            deprecation_date = (
+                f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                if status == ModelStatus.DEPRECATED or rng.random() < 0.05
+                else ""
+            )
             price = Decimal(rng.randint(1, 15_000_000)).scaleb(-6) if rng.random() < 0.9 else None
             values = {
                 "name": name,
@@ -85,11 +90,8 @@ def write_models_csv(path: Path, count: int, seed: int = 20_000) -> GeneratedFil
                 "input_cost_per_million_tokens": format(price, "f") if price is not None else "",
                 "output_cost_per_million_tokens": format(price * rng.randint(1, 5), "f") if price is not None else "",
                 "status": status,
-                "deprecation_date": (
-                    f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-                    if status == ModelStatus.DEPRECATED or rng.random() < 0.05
-                    else ""
-                ),
+                "deprecation_date": deprecation_date,
+                "sunset_date": f"2027-{rng.randint(1, 12):02d}-01" if deprecation_date and rng.random() < 0.5 else "",
                 "successor": "",
                 "description": rng.choice(DESCRIPTIONS),
                 "aliases": ",".join(names),
