@@ -15,6 +15,7 @@ from accounts.views import reauthentication_redirect
 from audit.changelists import GuardedChangeListMixin, filtered_queryset
 from audit.history import decimal_text
 from audit.models import AuditEntry
+from llm_admin.paginators import EstimatedCountPaginator
 from models_registry.admin.filters import (
     CapabilityFilter,
     DeprecationWindowFilter,
@@ -23,7 +24,6 @@ from models_registry.admin.filters import (
 )
 from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for
 from models_registry.admin.imports import import_confirm, import_upload
-from models_registry.admin.paginators import LargeTablePaginator
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.admin.retiring import move_dependents_offer, move_dependents_view
 from models_registry.admin.revert import REVERT_RIGHT, revert_entry_view, revert_request_view
@@ -153,7 +153,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
     search_help_text = "Name, display name, aliases, provider, capabilities or description."
     autocomplete_fields = ["provider", "successor"]
     inlines = [IndustryProfileInline, DependencyInline]
-    paginator = LargeTablePaginator
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
     actions = [
         bulk_action(BulkAction.ACTIVATE, "Activate selected models"),
