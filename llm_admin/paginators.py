@@ -1,15 +1,11 @@
 """The admin's paginator for tables that grow without bound: the models, the audit and
 security logs."""
 
-import json
-
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
 
-# Up to this many rows a list is counted exactly (the count stops here); past it the list
-# says "about" and shows the planner's estimate.
-EXACT_COUNT_LIMIT = 10_000
+from llm_admin import estimates
 
 
 class EstimatedCountPaginator(Paginator):
@@ -29,14 +25,9 @@ class EstimatedCountPaginator(Paginator):
         queryset = self.object_list
         if connections[queryset.db].vendor != "postgresql":
             return super().count
-        counted = queryset.order_by().values("pk")[: EXACT_COUNT_LIMIT + 1].count()
-        if counted <= EXACT_COUNT_LIMIT:
+        limit = estimates.EXACT_COUNT_LIMIT
+        counted = queryset.order_by().values("pk")[: limit + 1].count()
+        if counted <= limit:
             return counted
         self.count_is_estimate = True
-        return max(planned_rows(queryset), counted)
-
-
-def planned_rows(queryset) -> int:
-    """How many rows PostgreSQL's planner expects `queryset` to return (EXPLAIN, not run)."""
-    plan = json.loads(queryset.order_by().explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+        return max(estimates.planned_rows(queryset), counted)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 import orjson
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, ForeignObjectRel, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
@@ -16,6 +17,7 @@ from django.utils import timezone
 from audit.events import MODEL_OBJECT_TYPE
 from audit.feed import FeedFilter
 from audit.models import AuditEntry
+from llm_admin import estimates
 from llm_admin.api import streaming
 from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
@@ -271,7 +273,14 @@ DEPRECATION_WINDOW_DAYS = 90
 
 
 def dashboard_summary() -> dict:
-    """What the admin's front page shows; cached per catalog version (so never stale)."""
+    """What the admin's front page shows. A catalog too large to count on every view is
+    summed up from PostgreSQL's statistics (estimates, which the page says are "about"),
+    so that no write makes the next viewer wait for a scan; a smaller one is counted
+    exactly, cached per catalog version (so never stale)."""
+    today = timezone.localdate()
+    estimated = _estimated_counts()
+    if estimated is not None:
+        return {**estimated, "deprecations": _deprecations(today), "today": today, "estimated": True}
     key = f"dashboard:{catalog_version()}"
     try:
         summary = cache.get(key)
@@ -282,8 +291,6 @@ def dashboard_summary() -> dict:
         cache_lookup("dashboard", "miss" if summary is None else "hit")
     if summary is not None:
         return summary
-    today = timezone.localdate()
-    soon = today + datetime.timedelta(days=DEPRECATION_WINDOW_DAYS)
 
     def counts(field, key=None):
         """[(label, count, the list filter's value)] by count, largest first."""
@@ -296,16 +303,55 @@ def dashboard_summary() -> dict:
         "by_status": counts("status"),
         "by_type": counts("model_type"),
         "by_provider": counts("provider__slug", key="provider_id")[:12],
-        "deprecations": list(
-            AIModel.objects.filter(deprecation_date__isnull=False, deprecation_date__lte=soon)
-            .exclude(status=ModelStatus.INACTIVE)
-            .order_by("deprecation_date", "name")
-            .values("id", "name", "status", "deprecation_date", "successor__name")[:15]
-        ),
+        "deprecations": _deprecations(today),
         "today": today,
+        "estimated": False,
     }
     try:
         cache.set(key, summary, OPTIONS_CACHE_SECONDS)
     except Exception:
         logger.warning("cache unavailable; dashboard not cached", exc_info=True)
     return summary
+
+
+def _estimated_counts() -> dict | None:
+    """The dashboard's counts from PostgreSQL's statistics, when the catalog is too large to
+    count (EXACT_COUNT_LIMIT); None to count exactly. Values too rare for ANALYZE to sample
+    are left out of the breakdowns."""
+    if connection.vendor != "postgresql":
+        return None
+    total = estimates.table_rows(AIModel)
+    if total is None or total <= estimates.EXACT_COUNT_LIMIT:
+        return None
+    common = {name: estimates.common_values(AIModel, name) for name in ("status", "model_type", "provider")}
+    if None in common.values():
+        return None
+    providers = Provider.objects.in_bulk([int(pk) for pk in common["provider"]])
+
+    def ranked(rows):
+        return sorted(rows, key=lambda row: (-row[1], row[0]))
+
+    return {
+        "total": total,
+        "by_status": ranked((value, n, value) for value, n in common["status"].items()),
+        "by_type": ranked((value, n, value) for value, n in common["model_type"].items()),
+        "by_provider": ranked(
+            (providers[int(pk)].slug, n, int(pk)) for pk, n in common["provider"].items() if int(pk) in providers
+        )[:12],
+    }
+
+
+def upcoming_deprecations(today: datetime.date) -> QuerySet:
+    """Models deprecated, or to be within DEPRECATION_WINDOW_DAYS, that are not switched off
+    yet: the soonest first (read in order from the aimodel_deprecation_date index)."""
+    soon = today + datetime.timedelta(days=DEPRECATION_WINDOW_DAYS)
+    return (
+        AIModel.objects.filter(deprecation_date__isnull=False, deprecation_date__lte=soon)
+        .exclude(status=ModelStatus.INACTIVE)
+        .order_by("deprecation_date", "name")
+    )
+
+
+def _deprecations(today: datetime.date) -> list[dict]:
+    fields = ("id", "name", "status", "deprecation_date", "successor__name")
+    return list(upcoming_deprecations(today).values(*fields)[:15])

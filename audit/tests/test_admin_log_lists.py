@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from audit.security import record_security_event
 from audit.tests.factories import AuditEntryFactory
-from llm_admin import paginators
+from llm_admin import estimates
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_the_filters_list_the_accounts_and_the_audited_object_types(administrato
 
 
 def test_a_list_is_counted_exactly_up_to_the_limit(administrator, monkeypatch):
-    monkeypatch.setattr(paginators, "EXACT_COUNT_LIMIT", 12)
+    monkeypatch.setattr(estimates, "EXACT_COUNT_LIMIT", 12)
     AuditEntryFactory.create_batch(12)
 
     response = administrator.get(AUDIT_LOG)
@@ -88,7 +88,7 @@ def test_past_the_limit_postgresql_estimates_and_sqlite_counts(administrator, mo
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE audit_auditentry")
-    monkeypatch.setattr(paginators, "EXACT_COUNT_LIMIT", 10)
+    monkeypatch.setattr(estimates, "EXACT_COUNT_LIMIT", 10)
 
     everything = administrator.get(AUDIT_LOG)
     searched = administrator.get(f"{AUDIT_LOG}?q=someone")

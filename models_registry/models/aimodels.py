@@ -175,6 +175,12 @@ class AIModel(RegistryModel):
             models.Index(fields=["status", "provider", "name"], name="aimodel_status_provider_name"),
             models.Index(fields=["model_type"], name="aimodel_model_type"),
             models.Index(fields=["updated_at"], name="aimodel_updated_at"),
+            # The dashboard's deprecations, soonest first (few models have a date).
+            models.Index(
+                fields=["deprecation_date", "name"],
+                name="aimodel_deprecation_date",
+                condition=models.Q(deprecation_date__isnull=False),
+            ),
             # One provider's models in the lists' order (the admin's and the API's provider filter).
             models.Index(fields=["provider", "name", "id"], name="aimodel_provider_name_id"),
             # The lists sorted by context window, the sort people ask of a model catalog most.

@@ -1,6 +1,7 @@
 """The indexes the registry's lookups are meant to use are the ones PostgreSQL picks, on a
 table large enough that it would scan the whole table without them."""
 
+import datetime
 import re
 
 import pytest
@@ -8,7 +9,12 @@ from django.db import connection
 from django.http import QueryDict
 
 from models_registry.models import AIModel, ModelDependency
-from models_registry.selectors import aimodel_filter, dependencies_of_component, models_depended_on_by
+from models_registry.selectors import (
+    aimodel_filter,
+    dependencies_of_component,
+    models_depended_on_by,
+    upcoming_deprecations,
+)
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -78,3 +84,14 @@ def test_a_first_page_by_context_window_is_read_from_its_index(catalog):
         assert "aimodel_context_window_id" in plan, plan
         # In order from the index; at most ties re-sorted by id (an incremental sort).
         assert not SORT_NODE.search(plan), plan
+
+
+def test_the_dashboards_deprecations_are_read_in_order_from_their_index(catalog):
+    dated = AIModel.objects.filter(name__endswith="7")[:40]
+    AIModel.objects.filter(pk__in=[model.pk for model in dated]).update(deprecation_date=datetime.date(2026, 1, 1))
+    analyze(AIModel)
+
+    plan = upcoming_deprecations(datetime.date(2026, 6, 1))[:15].explain()
+
+    assert "aimodel_deprecation_date" in plan, plan
+    assert not SORT_NODE.search(plan), plan
