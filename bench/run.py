@@ -33,6 +33,7 @@ BENCHMARKS = [
     "bench.settings_validation",
     "bench.change_feed",
     "bench.webhooks",
+    "bench.scale",  # only with --scale N
 ]
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # The URL only picks the backend; the run itself creates a temporary file.
@@ -107,6 +108,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds one subscriber is down, then back (60; the issue's case is 600)",
     )
     parser.add_argument("--webhook-down-rate", type=positive, default=10, help="changes per second meanwhile (10)")
+    parser.add_argument(
+        "--scale",
+        type=positive,
+        default=None,
+        help="the scale scenario with this many models and ten times as many audit entries (PostgreSQL; "
+        "off by default; seeding 1000000 takes minutes)",
+    )
+    parser.add_argument("--scale-requests", type=positive, default=20, help="timed requests per scale case (20)")
     return parser.parse_args(argv)
 
 

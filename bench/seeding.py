@@ -132,11 +132,15 @@ class SyntheticCatalog:
     No history rows or audit entries: what is measured on it only reads.
 
     `add(n)` appends n more models (ids continue), so a small catalog can grow into a large one.
+    `skewed` spreads them over the lineup as real catalogs are spread, a few providers
+    holding most models (PostgreSQL only): the lineup's k-th entry takes the models whose
+    hashed number u in [0, 1) has floor(len * u**4) = k, a third of them for the first.
     """
 
-    def __init__(self):
+    def __init__(self, *, skewed: bool = False):
         self.count = 0
         self.seconds = 0.0
+        self.skewed = skewed
 
     def add(self, count: int) -> float:
         """Seed `count` more models; returns the seconds it took."""
@@ -171,6 +175,9 @@ class SyntheticCatalog:
         def as_json(expression: str) -> str:
             return f"CAST({expression} AS jsonb)" if postgres else expression
 
+        lineup_entry = f"seq.i %% {len(lineup)}"
+        if self.skewed:
+            lineup_entry = f"floor({len(lineup)} * power(((seq.i * 7919) %% 1000003) / 1000003.0, 4))::int"
         name = "p.slug || '/' || l.family || '-' || seq.i"
         tier = "CASE WHEN seq.i %% 3 = 0 THEN 'premium' ELSE 'standard' END"
         metadata = as_json("""'{"source":"bench","tier":"' || """ + tier + """ || '","seed":' || seq.i || '}'""")
@@ -212,7 +219,7 @@ class SyntheticCatalog:
                 {search_text},
                 %s, %s, 'bench', 'bench', 1
             FROM seq
-            JOIN lineup l ON l.k = seq.i %% {len(lineup)}
+            JOIN lineup l ON l.k = {lineup_entry}
             JOIN caps ON caps.k = seq.i %% {len(CAPABILITY_SETS)}
             JOIN {Provider._meta.db_table} p ON p.id = l.provider_id
         """  # noqa: S608
