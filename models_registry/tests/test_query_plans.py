@@ -95,3 +95,18 @@ def test_the_dashboards_deprecations_are_read_in_order_from_their_index(catalog)
 
     assert "aimodel_deprecation_date" in plan, plan
     assert not SORT_NODE.search(plan), plan
+
+
+def test_a_search_that_matches_few_models_is_read_from_the_trigram_index(catalog):
+    AIModelFactory(name="zoo/quokka-1", provider=catalog[3])
+    with connection.cursor() as cursor:
+        # What (auto)vacuum does: the rows just inserted, still in the index's pending list
+        # (which the planner counts as a cost), merged into the index itself.
+        cursor.execute("SELECT gin_clean_pending_list('aimodel_search_text_trgm'::regclass)")
+    analyze(AIModel)
+
+    plan = aimodel_filter(QueryDict("search=quokka")).explain()
+
+    assert "aimodel_search_text_trgm" in plan, plan
+    assert "Seq Scan on models_registry_aimodel" not in plan, plan
+    assert [model.name for model in aimodel_filter(QueryDict("search=QUOKKA"))] == ["zoo/quokka-1"]
