@@ -59,7 +59,8 @@ class ReferenceCycleMiddleware:
 
     The cycles: a class-based view keeps bound methods of itself (Django's `self.head =
     self.get`, a viewset's `self.get = self.list`) beside the request and the response, whose
-    data's serializer keeps the view again; DRF's Response keeps the view and itself in
+    data's serializer keeps the view again (and the request, in its context, from a tree of
+    fields that point back at it); DRF's Response keeps the view and itself in
     `renderer_context`; DRF's Request keeps itself and the view in `parser_context`; Django's
     message storage keeps the request it hangs on, and `request.user` (until DRF sets it) and
     `request.auser` are closures over the request. Outermost, so that everything else is done
@@ -81,8 +82,19 @@ class ReferenceCycleMiddleware:
             if api_request is not None:
                 api_request.parser_context = None
             response.renderer_context = None
+        for serializer in serializers_of(getattr(response, "data", None)):
+            serializer.context.clear()  # the request and the view it was given (its fields point back at it)
         for name in ("auser", "_messages"):
             request.__dict__.pop(name, None)
         if isinstance(request.__dict__.get("user"), SimpleLazyObject):
             del request.user
         return response
+
+
+def serializers_of(data) -> list:
+    """The serializers whose output a DRF response holds: its data's own (ReturnList and
+    ReturnDict keep the serializer that made them), or, in a page's envelope, its results'."""
+    found = [getattr(data, "serializer", None)]
+    if isinstance(data, dict):
+        found += [getattr(value, "serializer", None) for value in data.values()]
+    return [serializer for serializer in found if serializer is not None]

@@ -1,11 +1,12 @@
 """/api/v1/: the REST API's routes."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from audit.api.views import AuditEntryViewSet, SecurityEventViewSet
 from llm_admin.api.errors import api_not_found
+from llm_admin.api.schema_view import SchemaView
 from models_registry.api.changes import ChangeFeedView
 from models_registry.api.revert import RevertEntryView, RevertRequestView
 from models_registry.api.scheduled import ScheduledChangeViewSet
@@ -31,7 +32,7 @@ router.register("scheduled-changes", ScheduledChangeViewSet, basename="scheduled
 
 app_name = "api"
 urlpatterns = [
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("schema", SchemaView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("changes", ChangeFeedView.as_view(), name="changes"),
     re_path(r"^audit/(?P<id>[0-9]{1,19})/revert\Z", RevertEntryView.as_view(), name="audit-revert"),
