@@ -15,6 +15,7 @@ from audit.history import decimal_text
 from models_registry import json_text
 from models_registry.limits import IMPORT_MAX_JSON_DEPTH
 from models_registry.models import AIModel
+from models_registry.models.aimodels import DESCRIBED_FIELDS
 from models_registry.parsing import parse_date, parse_decimal, parse_integer
 
 
@@ -157,11 +158,7 @@ class AIModelResource(resources.ModelResource):
     class Meta:
         model = AIModel
         import_id_fields = ["name"]
-        fields = [
-            "name", "display_name", "provider", "model_type", "capabilities", "context_window", "max_output_tokens",
-            "input_cost_per_million_tokens", "output_cost_per_million_tokens", "status", "deprecation_date",
-            "sunset_date", "successor", "description", "aliases", "industries", "metadata",
-        ]  # fmt: skip
+        fields = DESCRIBED_FIELDS
         export_order = fields
 
 

@@ -44,6 +44,14 @@ NAME_TAKEN = "A model with this name already exists."
 # How long a successor chain may be before it is treated as a cycle.
 SUCCESSOR_CHAIN_LIMIT = 10_000
 CAPABILITIES = frozenset(Capability.values)  # Enum.values builds a new list on every call
+# What a person or a client says about a model, in the order every door lists it: the API's
+# writable fields, the import and export columns, the admin form (`industries` is the model's
+# industry profiles). Adding a field: docs/architecture.md, "Adding a field to a model".
+DESCRIBED_FIELDS = [
+    "name", "display_name", "provider", "model_type", "capabilities", "context_window", "max_output_tokens",
+    "input_cost_per_million_tokens", "output_cost_per_million_tokens", "status", "deprecation_date",
+    "sunset_date", "successor", "description", "aliases", "industries", "metadata",
+]  # fmt: skip
 
 
 def is_name(value) -> bool:
