@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from audit.security import record_security_event
 from audit.tests.factories import AuditEntryFactory
 from llm_admin import estimates
@@ -105,3 +106,15 @@ def test_past_the_limit_postgresql_estimates_and_sqlite_counts(administrator, mo
         assert not re.search(r"about \d", everything.content.decode() + searched.content.decode())
     assert few.context["cl"].result_count == 3
     assert not few.context["cl"].paginator.count_is_estimate
+
+
+@pytest.mark.postgres
+def test_one_users_entries_newest_first_are_read_in_order_from_their_index():
+    AuditEntry.objects.bulk_create(AuditEntryFactory.build(username=f"user-{number % 25}") for number in range(5_000))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_auditentry")
+
+    plan = AuditEntry.objects.filter(username="user-3").order_by("-timestamp", "-id")[:50].explain()
+
+    assert "audit_user_newest_first" in plan, plan
+    assert "Sort" not in plan, plan
