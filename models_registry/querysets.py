@@ -25,6 +25,12 @@ def with_dependency_count(queryset: QuerySet) -> QuerySet:
     return queryset.annotate(dependency_count=DEPENDENCY_COUNT)
 
 
+def dependency_counts(model_ids: list[int]) -> dict[int, int]:
+    """{model id: how many components use it} for these models, those with any (one query)."""
+    rows = ModelDependency.objects.filter(model_id__in=model_ids).order_by().values("model_id")
+    return dict(rows.annotate(n=Count("pk")).values_list("model_id", "n"))
+
+
 class IndustryProfilesJSON(Expression):
     """Each model's industry profiles as one JSON array in text, ordered by industry, as the
     API writes them: `[{"industry": slug, "enabled": bool, "settings": {...}}, ...]`. The

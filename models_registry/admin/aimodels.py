@@ -4,6 +4,7 @@ import io
 import tempfile
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -34,7 +35,7 @@ from models_registry.folding import fold
 from models_registry.limits import PROFILES_MAX_COUNT
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
 from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR
-from models_registry.querysets import with_dependency_count
+from models_registry.querysets import dependency_counts, with_dependency_count
 from models_registry.services import (
     HasDependenciesError,
     ProfileInput,
@@ -45,6 +46,22 @@ from models_registry.services import (
     aimodel_update,
 )
 from models_registry.services.aimodels import editable_field_names
+
+
+class AIModelChangeList(ChangeList):
+    """The model list, each row of the page with its dependency count: counted for the
+    page's rows alone, in one query, unless the query sorted by it and so has it."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        page = list(self.result_list)
+        uncounted = [model.pk for model in page if not hasattr(model, "dependency_count")]
+        if uncounted:
+            counts = dependency_counts(uncounted)
+            for model in page:
+                model.dependency_count = counts.get(model.pk, 0)
+        self.result_list = page
+
 
 RESULT_ROWS = 1000  # models listed on a bulk result page; the totals cover all of them
 CONTENT_TYPES = {
@@ -177,7 +194,17 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
     # The list
 
     def get_queryset(self, request):
-        return with_dependency_count(super().get_queryset(request))
+        """The dependency count is a subquery per row: in the query only when the list is
+        sorted by it (every other page counts its own rows' dependencies afterwards, see
+        AIModelChangeList), so that a deep page does not count them for every row it skips."""
+        queryset = super().get_queryset(request)
+        column = str(self.get_list_display(request).index("dependencies") + 1)
+        if column in request.GET.get(ORDER_VAR, "").replace("-", "").split("."):
+            return with_dependency_count(queryset)
+        return queryset
+
+    def get_changelist(self, request, **kwargs):
+        return AIModelChangeList
 
     def get_search_results(self, request, queryset, search_term):
         """Each word (or "quoted phrase") searched as the API's `search=` searches, all of them
@@ -205,7 +232,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
 
     @admin.display(description="dependencies", ordering="dependency_count")
     def dependencies(self, model):
-        return model.dependency_count
+        return model.dependency_count  # (annotated, or set by AIModelChangeList)
 
     @admin.display(description="last change", ordering="updated_at")
     def last_change(self, model):
