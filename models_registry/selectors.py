@@ -295,7 +295,7 @@ def dashboard_summary() -> dict:
         "total": AIModel.objects.count(),
         "by_status": counts("status"),
         "by_type": counts("model_type"),
-        "by_provider": counts("provider__slug", key="provider_id")[:12],
+        "by_provider": counts("provider__slug")[:12],
         "deprecations": list(
             AIModel.objects.filter(deprecation_date__isnull=False, deprecation_date__lte=soon)
             .exclude(status=ModelStatus.INACTIVE)

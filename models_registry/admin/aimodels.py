@@ -9,7 +9,6 @@ from django.http import FileResponse, Http404, HttpResponseRedirect, JsonRespons
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.text import smart_split, unescape_string_literal
 
 from accounts.views import reauthentication_redirect
 from audit.changelists import GuardedChangeListMixin, filtered_queryset
@@ -20,6 +19,10 @@ from models_registry.admin.filters import (
     DeprecationWindowFilter,
     HasDependenciesFilter,
     IndustryFilter,
+    ModelTypeFilter,
+    ProviderFilter,
+    StatusFilter,
+    filtered,
 )
 from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for
 from models_registry.admin.imports import import_confirm, import_upload
@@ -29,7 +32,6 @@ from models_registry.admin.retiring import move_dependents_offer, move_dependent
 from models_registry.admin.revert import REVERT_RIGHT, revert_entry_view, revert_request_view
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
-from models_registry.filtersets import search
 from models_registry.folding import fold
 from models_registry.limits import PROFILES_MAX_COUNT
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
@@ -144,7 +146,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
         "output_price", "dependencies", "last_change",
     ]  # fmt: skip
     list_filter = [
-        "provider", "model_type", "status", IndustryFilter, CapabilityFilter, HasDependenciesFilter,
+        ProviderFilter, ModelTypeFilter, StatusFilter, IndustryFilter, CapabilityFilter, HasDependenciesFilter,
         DeprecationWindowFilter,
     ]  # fmt: skip
     list_select_related = ["provider"]
@@ -180,13 +182,8 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
         return with_dependency_count(super().get_queryset(request))
 
     def get_search_results(self, request, queryset, search_term):
-        """Each word (or "quoted phrase") searched as the API's `search=` searches, all of them
-        required: the same folding of case and accents, the same fields."""
-        for bit in smart_split(search_term):
-            if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
-                bit = unescape_string_literal(bit)
-            queryset = search(queryset, bit)
-        return queryset, False
+        """The box is the API's `search=`, through the same filter: the whole text, as typed."""
+        return filtered(queryset, "search", [search_term]), False
 
     def has_bulk_permission(self, request):
         return request.user.has_perm("models_registry.bulk_aimodel")

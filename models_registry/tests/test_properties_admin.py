@@ -1518,10 +1518,10 @@ registry_specs = st.lists(
 list_filters = st.fixed_dictionaries(
     {},
     optional={
-        "status__exact": st.sampled_from(ModelStatus.values),
-        "provider__id__exact": st.integers(0, 1),
-        "model_type__exact": st.sampled_from(["chat", "embedding"]),
-        "has_dependencies": st.sampled_from(["yes", "no"]),
+        "status": st.sampled_from(ModelStatus.values),
+        "provider": st.integers(0, 1),
+        "model_type": st.sampled_from(["chat", "embedding"]),
+        "has_dependencies": st.sampled_from(["true", "false"]),
     },
 )
 ACTIONS = ["bulk_activate", "bulk_deactivate", "bulk_deprecate", "bulk_delete", "export_csv", "export_json"]
@@ -1571,19 +1571,19 @@ class TestProperty16MultiSelectFunctionality(TestCase):
                 dependency_register(model=model, component_type="agent", component_id=f"a{index}", actor=None)
             models.append(model)
         params = {**filters}
-        if "provider__id__exact" in params:
-            params["provider__id__exact"] = providers[params["provider__id__exact"]].pk
+        if "provider" in params:
+            params["provider"] = providers[params["provider"]].slug
         # "Dependencies" in the list are registered components (a successor link is not one,
         # though it too keeps a model from being deleted: see blocked_deletions).
         used = set(ModelDependency.objects.values_list("model_id", flat=True))
 
         def listed(model: AIModel) -> bool:
             return (
-                model.status == filters.get("status__exact", model.status)
-                and model.model_type == filters.get("model_type__exact", model.model_type)
-                and model.provider_id == params.get("provider__id__exact", model.provider_id)
+                model.status == filters.get("status", model.status)
+                and model.model_type == filters.get("model_type", model.model_type)
+                and model.provider.slug == params.get("provider", model.provider.slug)
                 and (model.pk in used)
-                == (filters.get("has_dependencies", "yes" if model.pk in used else "no") == "yes")
+                == (filters.get("has_dependencies", "true" if model.pk in used else "false") == "true")
             )
 
         visible = {m.pk for m in models if listed(m)}
