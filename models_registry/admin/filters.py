@@ -39,12 +39,21 @@ class FilterSetListFilter(admin.SimpleListFilter):
     """A side filter whose `parameter_name` is a filter of AIModelFilterSet, which selects."""
 
     def __init__(self, request, params, model, model_admin):
-        # Every value of a repeated parameter (Django's list filters keep only the last).
-        self.values = list(params.get(self.parameter_name, []))
+        values = list(params.get(self.parameter_name, []))
         super().__init__(request, params, model, model_admin)
+        if values:  # every value of a repeated parameter: Django's list filters keep only the last
+            self.used_parameters[self.parameter_name] = values
+
+    def value(self):
+        """The value the side panel marks as chosen: the last one, as Django's filters do."""
+        value = self.used_parameters.get(self.parameter_name)
+        return value[-1] if isinstance(value, list) else value
 
     def queryset(self, request, queryset):
-        return filtered(queryset, self.parameter_name, self.values) if self.values else queryset
+        values = self.used_parameters.get(self.parameter_name)  # one choice, when Django counts facets
+        if values is None:
+            return queryset
+        return filtered(queryset, self.parameter_name, values if isinstance(values, list) else [values])
 
 
 class ProviderFilter(FilterSetListFilter):

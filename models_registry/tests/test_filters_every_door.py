@@ -9,7 +9,9 @@ import json
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from hypothesis import example, given, note
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -132,3 +134,32 @@ class TestEveryDoorSelectsTheSameModels(TestCase):
             assert api.status_code == 400, query
             assert (listed.status_code, listed["Location"]) == (302, f"{CHANGELIST}?e=1"), query
             assert (exported.status_code, exported["Location"]) == (302, f"{CHANGELIST}?e=1"), query
+
+    def test_facet_counts_count_each_choice_on_its_own(self):
+        page = self.admin.get(CHANGELIST, {"provider": ["acme", "globex"], "_facets": "1"})
+
+        cl = page.context_data["cl"]
+        [provider] = [spec for spec in cl.filter_specs if spec.parameter_name == "provider"]
+        shown = [str(choice["display"]) for choice in provider.choices(cl)]
+        assert len(cl.result_list) == 6
+        assert shown == ["All", "acme (3)", "globex (3)", "initech (0)"], shown
+
+    def test_the_filtered_list_costs_the_same_queries_however_many_models_it_shows(self):
+        params = {"provider": ["acme", "globex"], "industry": "general", "capability": "vision", "q": "o"}
+
+        with CaptureQueriesContext(connection) as few:
+            first = self.admin.get(CHANGELIST, params)
+        for index in range(8):
+            AIModelFactory(name=f"more-{index}", provider=ProviderFactory(slug="acme"),
+                           capabilities=[Capability.VISION], industries=[profile("general")])  # fmt: skip
+        with CaptureQueriesContext(connection) as many:
+            second = self.admin.get(CHANGELIST, params)
+
+        assert (len(first.context_data["cl"].result_list), len(second.context_data["cl"].result_list)) == (2, 10)
+        assert len(many) == len(few), [query["sql"] for query in many]
+
+    def test_the_unfiltered_list_has_no_condition_so_a_huge_table_is_counted_from_the_estimate(self):
+        cl = self.admin.get(CHANGELIST, {"q": "  "}).context_data["cl"]
+
+        assert not cl.queryset.query.where  # admin/paginators.py estimates only such a list
+        assert cl.queryset.count() == 6
