@@ -8,7 +8,6 @@ import datetime
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
@@ -17,22 +16,20 @@ from llm_admin.api.filters import takes_free_text
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.filtersets import AIModelFilterSet
 from models_registry.models import AIModel, Industry, Provider
-from models_registry.selectors import aimodel_filter
 
 
 def filtered(queryset: QuerySet, name: str, values: list[str]) -> QuerySet:
     """`queryset` as the filterset's parameter `name` with `values` selects it; a value the
     API would refuse with a 400 (an empty one included) is an incorrect parameter of the list,
     which Django's list answers with "?e=1"."""
-    field = AIModelFilterSet.base_filters[name].field
-    if "" in values and not takes_free_text(field):
-        raise IncorrectLookupParameters(f"{name}: enter a value.")
     params = QueryDict(mutable=True)
     params.setlist(name, values)
-    try:
-        return aimodel_filter(params, queryset)
-    except ValidationError as error:
-        raise IncorrectLookupParameters(error) from error
+    filterset = AIModelFilterSet(params, queryset=queryset)
+    if "" in values and not takes_free_text(filterset.form.fields[name]):
+        raise IncorrectLookupParameters(f"{name}: enter a value.")
+    if not filterset.is_valid():
+        raise IncorrectLookupParameters(filterset.errors)
+    return filterset.qs
 
 
 class FilterSetListFilter(admin.SimpleListFilter):
