@@ -10,7 +10,7 @@ import orjson
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, ForeignObjectRel, Q, QuerySet
+from django.db.models import Count, ForeignObjectRel, Max, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -77,6 +77,26 @@ def dependents_of(model_ids) -> dict[int, list[Dependent]]:
         for row in rows:
             found[getattr(row, field.attname)].append(_describe(relation, row))
     return dict(found)
+
+
+def aimodel_seen_entry(model_id: int) -> int:
+    """The newest audit entry of a model and its parts (0 if none): what someone who loads it
+    now has seen."""
+    return AuditEntry.of_object(AIModel, model_id).aggregate(newest=Max("pk"))["newest"] or 0
+
+
+def aimodel_changes_since(model: AIModel, loaded_version: int, seen_entry: int | None = None) -> list[AuditEntry]:
+    """What others changed on `model` and its parts (profiles) after someone loaded it, oldest
+    first: the entries newer than `seen_entry` (`aimodel_seen_entry` when they loaded it), or,
+    without it, those after the model's history row of `loaded_version`."""
+    entries = AuditEntry.of_object(AIModel, model.pk)
+    if seen_entry is not None:
+        entries = entries.filter(pk__gt=seen_entry)
+    else:
+        history = model.history.filter(version__lte=loaded_version).order_by("-version", "-history_date").first()
+        if history is not None:
+            entries = entries.filter(timestamp__gt=history.history_date)
+    return list(entries.order_by("timestamp", "id"))
 
 
 def utc_today() -> datetime.date:
@@ -302,7 +322,7 @@ def dashboard_summary() -> dict:
         "total": AIModel.objects.count(),
         "by_status": counts("status"),
         "by_type": counts("model_type"),
-        "by_provider": counts("provider__slug", key="provider_id")[:12],
+        "by_provider": counts("provider__slug")[:12],
         "deprecations": _deprecations(today),
         "today": today,
         "estimated": False,
@@ -336,7 +356,9 @@ def _estimated_counts() -> dict | None:
         "by_status": ranked((value, n, value) for value, n in common["status"].items()),
         "by_type": ranked((value, n, value) for value, n in common["model_type"].items()),
         "by_provider": ranked(
-            (providers[int(pk)].slug, n, int(pk)) for pk, n in common["provider"].items() if int(pk) in providers
+            (providers[int(pk)].slug, n, providers[int(pk)].slug)
+            for pk, n in common["provider"].items()
+            if int(pk) in providers
         )[:12],
     }
 

@@ -4,13 +4,14 @@ import io
 import tempfile
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.text import smart_split, unescape_string_literal
 
 from accounts.views import reauthentication_redirect
 from audit.changelists import GuardedChangeListMixin, filtered_queryset
@@ -22,15 +23,18 @@ from models_registry.admin.filters import (
     DeprecationWindowFilter,
     HasDependenciesFilter,
     IndustryFilter,
+    ModelTypeFilter,
+    ProviderFilter,
+    StatusFilter,
+    filtered,
 )
-from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for
+from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for, refusal_messages
 from models_registry.admin.imports import import_confirm, import_upload
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.admin.retiring import move_dependents_offer, move_dependents_view
 from models_registry.admin.revert import REVERT_RIGHT, revert_entry_view, revert_request_view
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
-from models_registry.filtersets import search
 from models_registry.folding import fold
 from models_registry.limits import PROFILES_MAX_COUNT
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
@@ -69,6 +73,14 @@ CONTENT_TYPES = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+class RefusedSave(Exception):
+    """The service refused a save the form had passed; `form` carries the refusal."""
+
+    def __init__(self, form, formsets):
+        super().__init__("refused")
+        self.form, self.formsets = form, formsets
 
 
 class IndustryProfileInline(admin.StackedInline):
@@ -161,7 +173,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
         "output_price", "dependencies", "last_change",
     ]  # fmt: skip
     list_filter = [
-        "provider", "model_type", "status", IndustryFilter, CapabilityFilter, HasDependenciesFilter,
+        ProviderFilter, ModelTypeFilter, StatusFilter, IndustryFilter, CapabilityFilter, HasDependenciesFilter,
         DeprecationWindowFilter,
     ]  # fmt: skip
     list_select_related = ["provider"]
@@ -207,13 +219,8 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
         return AIModelChangeList
 
     def get_search_results(self, request, queryset, search_term):
-        """Each word (or "quoted phrase") searched as the API's `search=` searches, all of them
-        required: the same folding of case and accents, the same fields."""
-        for bit in smart_split(search_term):
-            if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
-                bit = unescape_string_literal(bit)
-            queryset = search(queryset, bit)
-        return queryset, False
+        """The box is the API's `search=`, through the same filter: the whole text, as typed."""
+        return filtered(queryset, "search", [search_term]), False
 
     def has_bulk_permission(self, request):
         return request.user.has_perm("models_registry.bulk_aimodel")
@@ -339,45 +346,82 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
     # Writes, through the services
 
     def save_model(self, request, obj, form, change):
-        """Nothing here: save_related writes the model and its industry profiles together,
-        in one service call (one transaction, one reason, one version check)."""
+        """Not here: Django passes this hook the model alone, and the service saves the model
+        with its industry profiles in one call. save_related, called next with the form and
+        every inline formset, makes that call."""
 
     def save_related(self, request, form, formsets, change):
+        """The one save: the model and its industry profiles, through the service, in the
+        transaction Django's change form opened (one reason, one version check, under the
+        row's lock, in the service alone). A save the service refuses (someone saved since
+        the form was loaded, or took a name meanwhile) raises RefusedSave: Django's
+        transaction rolls back, so nothing is saved or logged, and changeform_view shows the
+        form again with the refusal, the person's entries kept."""
         obj, reason = form.instance, form.cleaned_data.get("change_reason", "")
         profiles = next(formset for formset in formsets if formset.model is ModelIndustryProfile)
         industries = wanted_profiles(profiles)
-        if not change:
-            fields = {name: getattr(obj, name) for name in editable_field_names()}
-            created = aimodel_create(actor=request.user, reason=reason, industries=industries, **fields)
-            obj.pk, obj._state.adding, obj.version = created.pk, False, created.version
-        else:
-            try:
+        try:
+            if not change:
+                fields = {name: getattr(obj, name) for name in editable_field_names()}
+                created = aimodel_create(actor=request.user, reason=reason, industries=industries, **fields)
+                obj.pk, obj._state.adding, obj.version = created.pk, False, created.version
+            else:
                 aimodel_update(
                     model=obj,
                     actor=request.user,
                     reason=reason,
                     expected_version=form.cleaned_data.get("loaded_version"),
+                    seen_entry=form.cleaned_data.get("seen_entry"),
                     industries=industries,
                     **{name: getattr(obj, name) for name in form.changed_data if name in editable_field_names()},
                 )
-            except StaleVersionError:
-                # The form locked the row and checked the version, so only a writer ignoring the
-                # lock gets here; then nothing of this save is kept, and the page says so.
-                request.llm_save_refused = True
-                self.message_user(
-                    request, "Someone else saved this model at the same moment; yours was not saved.", messages.ERROR
-                )
+        except StaleVersionError as refusal:
+            form.add_error(None, refusal_messages(refusal))
+            raise RefusedSave(form, formsets) from refusal
+        except ValidationError as refusal:
+            form.add_error(None, refusal.messages)
+            raise RefusedSave(form, formsets) from refusal
         for formset in formsets:  # what construct_change_message reads after a formset's save()
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
-    def log_change(self, request, obj, message):
-        if not getattr(request, "llm_save_refused", False):
-            super().log_change(request, obj, message)
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except RefusedSave as refused:
+            return self.refused_form(request, refused, form_url, extra_context)
 
-    def response_change(self, request, obj):
-        if getattr(request, "llm_save_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
+    def refused_form(self, request, refused, form_url, extra_context) -> TemplateResponse:
+        """The change (or add) form again, as Django shows a form it refused."""
+        form, obj = refused.form, refused.form.instance
+        change = obj.pk is not None
+        admin_form = helpers.AdminForm(
+            form,
+            list(self.get_fieldsets(request, obj)),
+            self.get_prepopulated_fields(request, obj),
+            self.get_readonly_fields(request, obj),
+            model_admin=self,
+        )
+        inlines = [inline for _, inline in self.get_formsets_with_inlines(request, obj if change else None)]
+        inline_formsets = self.get_inline_formsets(request, refused.formsets, inlines, obj)
+        media = self.media + admin_form.media
+        for inline_formset in inline_formsets:
+            media += inline_formset.media
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{'Change' if change else 'Add'} {self.opts.verbose_name}",
+            "subtitle": str(obj) if change else None,
+            "adminform": admin_form,
+            "object_id": obj.pk,
+            "original": obj if change else None,
+            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
+            "to_field": request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR)),
+            "media": media,
+            "inline_admin_formsets": inline_formsets,
+            "errors": helpers.AdminErrorList(form, refused.formsets),
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, add=not change, change=change, obj=obj, form_url=form_url)
 
     def delete_model(self, request, obj):
         try:

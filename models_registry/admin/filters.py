@@ -1,60 +1,110 @@
-"""The model list's side filters that are not plain field filters."""
+"""The model list's search box and side filters, selecting through `AIModelFilterSet`: each
+sidebar filter is the filterset's filter of the same name and takes the values the API's
+parameter takes (`?provider=acme&capability=vision`, a repeated parameter as the API reads
+it), and the search box is its `search=`. So the list, the list's export, the API and
+`export_models` select the same models for the same parameters (docs/contract.md §3)."""
 
 import datetime
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
-from models_registry.choices import Capability
-from models_registry.filtersets import with_capabilities
-from models_registry.models import Industry, ModelDependency, ModelIndustryProfile
+from llm_admin.api.filters import takes_free_text
+from models_registry.choices import Capability, ModelStatus, ModelType
+from models_registry.filtersets import AIModelFilterSet
+from models_registry.models import AIModel, Industry, Provider
 
 
-class IndustryFilter(admin.SimpleListFilter):
+def filtered(queryset: QuerySet, name: str, values: list[str]) -> QuerySet:
+    """`queryset` as the filterset's parameter `name` with `values` selects it; a value the
+    API would refuse with a 400 (an empty one included) is an incorrect parameter of the list,
+    which Django's list answers with "?e=1"."""
+    params = QueryDict(mutable=True)
+    params.setlist(name, values)
+    filterset = AIModelFilterSet(params, queryset=queryset)
+    if "" in values and not takes_free_text(filterset.form.fields[name]):
+        raise IncorrectLookupParameters(f"{name}: enter a value.")
+    if not filterset.is_valid():
+        raise IncorrectLookupParameters(filterset.errors)
+    return filterset.qs
+
+
+class FilterSetListFilter(admin.SimpleListFilter):
+    """A side filter whose `parameter_name` is a filter of AIModelFilterSet, which selects."""
+
+    def __init__(self, request, params, model, model_admin):
+        values = list(params.get(self.parameter_name, []))
+        super().__init__(request, params, model, model_admin)
+        if values:  # every value of a repeated parameter: Django's list filters keep only the last
+            self.used_parameters[self.parameter_name] = values
+
+    def value(self):
+        """The value the side panel marks as chosen: the last one, as Django's filters do."""
+        value = self.used_parameters.get(self.parameter_name)
+        return value[-1] if isinstance(value, list) else value
+
+    def queryset(self, request, queryset):
+        values = self.used_parameters.get(self.parameter_name)  # one choice, when Django counts facets
+        if values is None:
+            return queryset
+        return filtered(queryset, self.parameter_name, values if isinstance(values, list) else [values])
+
+
+class ProviderFilter(FilterSetListFilter):
+    title = "provider"
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        return [(slug, slug) for slug in Provider.objects.order_by("slug").values_list("slug", flat=True)]
+
+
+class ModelTypeFilter(FilterSetListFilter):
+    title = AIModel._meta.get_field("model_type").verbose_name
+    parameter_name = "model_type"
+
+    def lookups(self, request, model_admin):
+        return ModelType.choices
+
+
+class StatusFilter(FilterSetListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return ModelStatus.choices
+
+
+class IndustryFilter(FilterSetListFilter):
     title = "industry (enabled profile)"
     parameter_name = "industry"
 
     def lookups(self, request, model_admin):
         return list(Industry.objects.order_by("slug").values_list("slug", "name"))
 
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        profiles = ModelIndustryProfile.objects.filter(model=OuterRef("pk"), enabled=True, industry__slug=self.value())
-        return queryset.filter(Exists(profiles))
 
-
-class CapabilityFilter(admin.SimpleListFilter):
+class CapabilityFilter(FilterSetListFilter):
     title = "capability"
     parameter_name = "capability"
 
     def lookups(self, request, model_admin):
         return Capability.choices
 
-    def queryset(self, request, queryset):
-        if self.value() not in Capability.values:
-            return queryset
-        return with_capabilities(queryset, [self.value()])
 
-
-class HasDependenciesFilter(admin.SimpleListFilter):
+class HasDependenciesFilter(FilterSetListFilter):
     title = "dependencies"
     parameter_name = "has_dependencies"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Has dependencies"), ("no", "No dependencies")]
-
-    def queryset(self, request, queryset):
-        used = Exists(ModelDependency.objects.filter(model=OuterRef("pk")))
-        if self.value() == "yes":
-            return queryset.filter(used)
-        if self.value() == "no":
-            return queryset.filter(~used)
-        return queryset
+        return [("true", "Has dependencies"), ("false", "No dependencies")]
 
 
 class DeprecationWindowFilter(admin.SimpleListFilter):
+    """The one filter only the list has: the API and `export_models` have no parameter for a
+    window of deprecation dates."""
+
     title = "deprecation date"
     parameter_name = "deprecation"
     WINDOWS = {"30": 30, "90": 90, "365": 365}

@@ -6,16 +6,15 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max
 from django.urls import reverse
 
 from audit.history import decimal_text
-from audit.models import AuditEntry
 from models_registry.choices import Capability
 from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelIndustryProfile
 from models_registry.parsing import StrictDateField, StrictDecimalField, StrictFloatField, StrictIntegerField
+from models_registry.selectors import aimodel_seen_entry
+from models_registry.services import StaleVersionError
 from models_registry.services.aimodels import editable_field_names
 
 SETTING_PREFIX = "setting__"
@@ -50,31 +49,21 @@ class NamesField(LinesField):
         return [part.strip(" ") for part in self.split(value or "") if part.strip(" ")]
 
 
-def audit_high_water(model: AIModel) -> int:
-    """The newest audit entry of `model` and its parts (0 if none): what a form has seen."""
-    return AuditEntry.of_object(AIModel, model.pk).aggregate(newest=Max("pk"))["newest"] or 0
-
-
-def changes_since(model: AIModel, loaded_version: int, seen_entry: int | None = None) -> list[str]:
-    """What others changed on `model` and its parts (profiles) after someone loaded it, one
-    line per field: the entries newer than `seen_entry` (the form's `audit_high_water`), or,
-    for a form posted without it, those after the model's history row of the loaded version.
-    """
-    entries = AuditEntry.of_object(AIModel, model.pk)
-    if seen_entry is not None:
-        entries = entries.filter(pk__gt=seen_entry)
-    else:
-        history = model.history.filter(version__lte=loaded_version).order_by("-version", "-history_date").first()
-        if history is not None:
-            entries = entries.filter(timestamp__gt=history.history_date)
+def refusal_messages(refusal: StaleVersionError) -> list[str]:
+    """What the form shows when the service refused a save made from an older version: that,
+    and the others' changes, one line per field."""
     lines = []
-    for entry in entries.order_by("timestamp", "id"):
+    for entry in refusal.changes:
         who = entry.username or "someone"
         part = "" if entry.object_type == "aimodel" else f"{entry.object_repr} "
         for name, change in sorted(entry.changes.items()):
             lines.append(f"{who} ({entry.source}, {entry.timestamp:%H:%M:%S}) changed {part}{name}: "
                          f"{change.get('old')!r} → {change.get('new')!r}")  # fmt: skip
-    return lines
+    return [
+        "Someone else saved this model after you opened it, so your changes were not saved. Their changes:",
+        *lines,
+        "Reload the page to see the current values, then make your changes again.",
+    ]
 
 
 class PriceField(StrictDecimalField):
@@ -90,7 +79,8 @@ class AIModelForm(forms.ModelForm):
     )
     aliases = NamesField(required=False, help_text="Other names that resolve to this model, one per line.")
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    # The newest audit entry of the model and its parts when the form was loaded: a refused
+    # What the form was loaded from, for the service's version check:
+    # the version, and the newest audit entry of the model and its parts, so that a refused
     # save lists exactly the changes made after it.
     seen_entry = forms.IntegerField(widget=forms.HiddenInput, required=False)
     change_reason = forms.CharField(
@@ -116,7 +106,7 @@ class AIModelForm(forms.ModelForm):
         fields = self.fields
         if self.instance.pk and "loaded_version" in fields:
             fields["loaded_version"].initial = self.instance.version
-            fields["seen_entry"].initial = audit_high_water(self.instance)
+            fields["seen_entry"].initial = aimodel_seen_entry(self.instance.pk)
         for name in ("name", "display_name"):  # refused with whitespace around them, never trimmed
             if name in fields:
                 fields[name].strip = False
@@ -126,27 +116,6 @@ class AIModelForm(forms.ModelForm):
         if "name" in fields:
             fields["name"].widget.attrs["data-name-check-url"] = reverse("admin:models_registry_aimodel_check_name")
             fields["name"].widget.attrs["data-model-id"] = self.instance.pk or ""
-
-    def clean(self):
-        cleaned = super().clean()
-        loaded = cleaned.get("loaded_version")
-        if self.instance.pk and loaded is not None:
-            # Locked until this save commits: no other save can slip in between check and write.
-            rows = AIModel.objects.all()
-            if transaction.get_connection().in_atomic_block:
-                rows = rows.select_for_update()
-            stored = rows.filter(pk=self.instance.pk).first()
-            if stored is not None and stored.version != loaded:
-                lines = changes_since(stored, loaded, cleaned.get("seen_entry"))
-                raise ValidationError(
-                    [
-                        "Someone else saved this model after you opened it, so your changes were not saved. "
-                        "Their changes:",
-                        *lines,
-                        "Reload the page to see the current values, then make your changes again.",
-                    ]
-                )
-        return cleaned
 
 
 class EnumChoices:

@@ -15,7 +15,7 @@ from models_registry.limits import (
 )
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, RegisteredName
 from models_registry.models.aimodels import NAME_TAKEN
-from models_registry.selectors import dependents_of
+from models_registry.selectors import aimodel_changes_since, dependents_of
 from models_registry.services.catalog import actor_name, registry_write
 from models_registry.services.errors import HasDependenciesError, StaleVersionError
 
@@ -184,12 +184,15 @@ def aimodel_update(
     actor,
     reason: str = "",
     expected_version: int | None = None,
+    seen_entry: int | None = None,
     industries: list[ProfileInput] | None = None,
     **changes,
 ) -> AIModel:
     """Apply `changes` (field values) and, when given, the full list of industry profiles.
 
-    With `expected_version`, refuses (StaleVersionError) if someone saved since.
+    With `expected_version`, refuses (StaleVersionError) if someone saved since, checked
+    under the row's lock: the error carries their changes, those newer than `seen_entry` (the
+    newest audit entry the caller had seen, `selectors.aimodel_seen_entry`) when given.
     A call that changes nothing saves nothing and records nothing.
     """
     unknown = set(changes) - set(editable_field_names())
@@ -199,7 +202,7 @@ def aimodel_update(
         with registry_write(actor=actor, reason=reason) as write:
             current = AIModel.objects.select_for_update().get(pk=model.pk)
             if expected_version is not None and current.version != expected_version:
-                raise StaleVersionError(current)
+                raise StaleVersionError(current, aimodel_changes_since(current, expected_version, seen_entry))
             before = {name: getattr(current, name) for name in editable_field_names()}
             for name, value in changes.items():
                 setattr(current, name, value)

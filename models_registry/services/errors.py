@@ -10,10 +10,13 @@ class HasDependenciesError(Exception):
 
 
 class StaleVersionError(Exception):
-    """The caller edited an older version than the one stored (someone else saved first)."""
+    """The caller edited an older version than the one stored (someone else saved first).
+    `changes` are the audit entries of what the others changed since (oldest first), for the
+    caller to show."""
 
-    def __init__(self, current):
+    def __init__(self, current, changes=()):
         self.current = current
+        self.changes = list(changes)
         super().__init__("The model was changed by someone else since you loaded it.")
 
 

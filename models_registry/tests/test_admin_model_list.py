@@ -24,7 +24,7 @@ def viewer(client, make_user):
 
 @pytest.fixture
 def catalog():
-    used, unused, most_used = (AIModelFactory(name=name) for name in ("b-used", "a-unused", "c-most-used"))
+    used, _, most_used = (AIModelFactory(name=name) for name in ("b-used", "a-unused", "c-most-used"))
     ModelDependencyFactory.create_batch(2, model=used)
     ModelDependencyFactory.create_batch(5, model=most_used)
     return {"a-unused": 0, "b-used": 2, "c-most-used": 5}

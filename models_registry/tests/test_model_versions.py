@@ -11,7 +11,8 @@ from accounts.services import api_token_create
 from audit.models import AuditEntry
 from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, ModelIndustryProfile
-from models_registry.services import aimodel_update
+from models_registry.selectors import aimodel_seen_entry
+from models_registry.services import StaleVersionError, aimodel_update
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
 from models_registry.tests.test_concurrency import run_together
 from models_registry.tests.test_properties_admin import (
@@ -173,6 +174,30 @@ def test_an_import_that_changes_only_profiles_moves_the_version():
     assert AIModel.objects.get(pk=other.pk).version == 1  # unchanged
     entries = AuditEntry.objects.filter(id__gt=mark)
     assert [(e.object_type, e.parent_id) for e in entries] == [("modelindustryprofile", str(model.pk))]
+
+
+# --- The service's refusal ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_stale_update_is_refused_with_the_changes_made_since_the_caller_loaded_the_model():
+    model = AIModelFactory(name="gpt-x", display_name="First", industries=[profile("general", notes="first")])
+    aimodel_update(model=model, actor=None, display_name="Seen")  # version 2
+    seen = aimodel_seen_entry(model.pk)
+    aimodel_update(model=model, actor=None, display_name="Unseen")  # version 3
+    aimodel_update(model=model, actor=None, industries=[profile("general", notes="unseen")])  # version 4
+    mark = last_entry_id()
+
+    with pytest.raises(StaleVersionError) as refused:
+        aimodel_update(model=model, actor=None, expected_version=2, seen_entry=seen, display_name="Mine")
+
+    changes = [(entry.object_type, entry.changes) for entry in refused.value.changes]
+    assert changes == [
+        ("aimodel", {"display_name": {"old": "Seen", "new": "Unseen"}}),
+        ("modelindustryprofile", {"settings": {"old": {"notes": "first"}, "new": {"notes": "unseen"}}}),
+    ]
+    assert refused.value.current.version == 4
+    assert (AIModel.objects.get(pk=model.pk).display_name, last_entry_id()) == ("Unseen", mark)
 
 
 # --- The admin ----------------------------------------------------------------------------

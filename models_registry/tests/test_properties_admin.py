@@ -21,6 +21,7 @@ from unittest import mock
 
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
@@ -1085,7 +1086,8 @@ class TestEditFormEdges(TestCase):
         assert response.status_code == 200
         errors = response.context["adminform"].form.non_field_errors()
         assert any("Someone else saved this model" in error for error in errors)
-        assert any(other.username in error and "Theirs" in error for error in errors)
+        assert any(other.username in error and "display_name: 'Before' → 'Theirs'" in error for error in errors)
+        assert form_fields(page_of(response), FORM_ID)["display_name"] == ["Mine"]
         assert whole_state(model.pk) == before
 
     def test_an_edit_that_loses_the_race_after_validation_saves_nothing_at_all(self):
@@ -1102,22 +1104,68 @@ class TestEditFormEdges(TestCase):
         submitted["display_name"] = ["Mine"]
         submitted[f"{PROFILES}-0-setting__notes"] = ["mine"]
         other = staff("editor")
-        save_model = AIModelAdmin.save_model
+        save_related = AIModelAdmin.save_related
+        mark = last_audit_id()
 
-        def someone_else_commits_first(admin, request, obj, form, change):
-            # Another request commits between this form's version check and its save.
+        def someone_else_saves_first(admin, request, form, formsets, change):
+            # Another save lands after the form was validated, just before this one's service
+            # call (here on the same connection, so the refusal's rollback takes it too).
             aimodel_update(model=AIModel.objects.get(pk=model.pk), actor=other, display_name="Theirs")
-            return save_model(admin, request, obj, form, change)
+            return save_related(admin, request, form, formsets, change)
 
-        with mock.patch.object(AIModelAdmin, "save_model", someone_else_commits_first):
-            response = client.post(change_url(model.pk), post_data(submitted), follow=True)
+        with mock.patch.object(AIModelAdmin, "save_related", someone_else_saves_first):
+            response = client.post(change_url(model.pk), post_data(submitted))
 
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.non_field_errors()
+        assert errors[0].startswith("Someone else saved this model after you opened it"), errors
+        theirs = [error for error in errors if other.username in error]
+        assert len(theirs) == 1 and "'Before' → 'Theirs'" in theirs[0] and "display_name" in theirs[0], errors
+        shown = form_fields(page_of(response), FORM_ID)  # the person's entries, kept for them to redo
+        assert (shown["display_name"], shown[f"{PROFILES}-0-setting__notes"]) == (["Mine"], ["mine"])
         stored = AIModel.objects.get(pk=model.pk)
-        assert stored.display_name == "Theirs"
+        assert stored.display_name != "Mine"
         assert ModelIndustryProfile.objects.get(model=model).settings == {"notes": "before"}
-        shown = [str(message) for message in response.context["messages"]]
-        assert any("yours was not saved" in message for message in shown)
-        assert not any("successfully" in message for message in shown), shown
+        assert last_audit_id() == mark
+        assert not LogEntry.objects.filter(object_id=str(model.pk)).exists()
+
+    def test_a_name_taken_after_validation_is_shown_on_the_form_not_a_server_error(self):
+        model = aimodel_create(actor=None, provider=ProviderFactory(), name="n-mine", display_name="Before")
+        client = signed_in(staff("editor"))
+        submitted = form_fields(page_of(client.get(change_url(model.pk))), FORM_ID)
+        submitted["name"] = ["n-wanted"]
+        save_related = AIModelAdmin.save_related
+
+        def someone_takes_the_name_first(admin, request, form, formsets, change):
+            aimodel_create(actor=None, provider=ProviderFactory(), name="n-other", aliases=["n-wanted"])
+            return save_related(admin, request, form, formsets, change)
+
+        with mock.patch.object(AIModelAdmin, "save_related", someone_takes_the_name_first):
+            response = client.post(change_url(model.pk), post_data(submitted))
+
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.non_field_errors()
+        assert list(errors) == ["'n-wanted' is already an alias of n-other."]
+        assert AIModel.objects.get(pk=model.pk).name == "n-mine"
+
+    def test_a_new_model_whose_name_is_taken_after_validation_is_shown_on_the_add_form(self):
+        provider = ProviderFactory()
+        client = signed_in(staff("editor"))
+        submitted = form_fields(page_of(client.get(f"{CHANGELIST}add/")), FORM_ID)
+        submitted |= {"name": ["n-new"], "display_name": ["New"], "provider": [str(provider.pk)]}
+        save_related = AIModelAdmin.save_related
+
+        def someone_takes_the_name_first(admin, request, form, formsets, change):
+            aimodel_create(actor=None, provider=provider, name="n-new")
+            return save_related(admin, request, form, formsets, change)
+
+        with mock.patch.object(AIModelAdmin, "save_related", someone_takes_the_name_first):
+            response = client.post(f"{CHANGELIST}add/", post_data(submitted))
+
+        assert response.status_code == 200, response.get("Location")
+        assert list(response.context["adminform"].form.non_field_errors()) == ["A model with this name already exists."]
+        assert form_fields(page_of(response), FORM_ID)["display_name"] == ["New"]
+        assert response.context["add"] is True
 
 
 # =====================================================================================
@@ -1518,10 +1566,10 @@ registry_specs = st.lists(
 list_filters = st.fixed_dictionaries(
     {},
     optional={
-        "status__exact": st.sampled_from(ModelStatus.values),
-        "provider__id__exact": st.integers(0, 1),
-        "model_type__exact": st.sampled_from(["chat", "embedding"]),
-        "has_dependencies": st.sampled_from(["yes", "no"]),
+        "status": st.sampled_from(ModelStatus.values),
+        "provider": st.integers(0, 1),
+        "model_type": st.sampled_from(["chat", "embedding"]),
+        "has_dependencies": st.sampled_from(["true", "false"]),
     },
 )
 ACTIONS = ["bulk_activate", "bulk_deactivate", "bulk_deprecate", "bulk_delete", "export_csv", "export_json"]
@@ -1571,19 +1619,19 @@ class TestProperty16MultiSelectFunctionality(TestCase):
                 dependency_register(model=model, component_type="agent", component_id=f"a{index}", actor=None)
             models.append(model)
         params = {**filters}
-        if "provider__id__exact" in params:
-            params["provider__id__exact"] = providers[params["provider__id__exact"]].pk
+        if "provider" in params:
+            params["provider"] = providers[params["provider"]].slug
         # "Dependencies" in the list are registered components (a successor link is not one,
         # though it too keeps a model from being deleted: see blocked_deletions).
         used = set(ModelDependency.objects.values_list("model_id", flat=True))
 
         def listed(model: AIModel) -> bool:
             return (
-                model.status == filters.get("status__exact", model.status)
-                and model.model_type == filters.get("model_type__exact", model.model_type)
-                and model.provider_id == params.get("provider__id__exact", model.provider_id)
+                model.status == filters.get("status", model.status)
+                and model.model_type == filters.get("model_type", model.model_type)
+                and model.provider.slug == params.get("provider", model.provider.slug)
                 and (model.pk in used)
-                == (filters.get("has_dependencies", "yes" if model.pk in used else "no") == "yes")
+                == (filters.get("has_dependencies", "true" if model.pk in used else "false") == "true")
             )
 
         visible = {m.pk for m in models if listed(m)}
