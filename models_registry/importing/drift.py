@@ -198,17 +198,16 @@ def accept_drift(
     try:
         with cycle_collector.paused(), transaction.atomic():
             plan = plan_import(accepted_source(source, accepted))
-            problems = [f"{row.name or row.ref}: {column}: {message}" for row in plan.rows if row.kind == INVALID
+            now = {fold(row.model.name): row for row in plan.model_rows}
+            stale = [row.name for key, row in wanted.items() if _stale(now.get(key), row)]
+            problems = [f"{row.name or row.ref}: {column}: {message}" for row in plan.rows
+                        if row.kind == INVALID and row.name not in stale  # (a stale row's errors are its staleness's)
                         for column, messages in row.errors.items() for message in messages]  # fmt: skip
             if plan.new_providers and not may_create_providers:
                 providers = ", ".join(sorted(plan.new_providers))
                 problems.append(f"Creating providers takes the right to add providers: {providers}.")
-            now = {fold(row.model.name): row for row in plan.model_rows}
-            stale = [row.name for key, row in wanted.items() if not _as_shown(now.get(key), row)]
-            if stale:  # (the problems of a stale row are its staleness's; they are not reported twice)
-                raise DriftNotAccepted(stale=stale)
-            if problems:
-                raise DriftNotAccepted(problems=problems)
+            if stale or problems:
+                raise DriftNotAccepted(stale=stale, problems=problems)
             with registry_write(actor=actor, reason=reason, source=ChangeSource.IMPORT):
                 apply_plan(plan, actor=actor)
     except IntegrityError as error:
@@ -219,7 +218,12 @@ def accept_drift(
     return Accepted(created=kinds.count(NEW), updated=kinds.count(CHANGED), deprecated=kinds.count(GONE))
 
 
-def _as_shown(row: RowPlan | None, shown: DriftRow) -> bool:
-    """Whether planning the accepted row now would do exactly what the preview showed."""
-    expected_kind = NEW if shown.kind == NEW else UPDATE
-    return row is not None and row.kind == expected_kind and _drift_row(row, shown.kind) == shown
+def _stale(row: RowPlan | None, shown: DriftRow) -> bool:
+    """Whether the registry changed since `shown` so that applying the row now would do
+    something else. (A row invalid for another reason, such as a successor not accepted
+    with it, is a problem, not stale.)"""
+    if row is None or (row.before is None) != (shown.kind == NEW):
+        return True  # created, or deleted, since
+    if row.kind == INVALID:
+        return False
+    return row.kind != (NEW if shown.kind == NEW else UPDATE) or _drift_row(row, shown.kind) != shown
