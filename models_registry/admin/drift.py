@@ -74,10 +74,9 @@ def drift_upload(model_admin, request):
             drift = catalog_drift(source)
             if drift.compared:
                 token = keep_upload(data)
-                request.session[SESSION_KEY] = {
-                    **request.session.get(SESSION_KEY, {}),
-                    token: {"name": source.name, "format": source.format},
-                }
+                pending = request.session.get(SESSION_KEY, {})
+                kept = {key: value for key, value in pending.items() if (UPLOADS / key).exists()}  # (a day at most)
+                request.session[SESSION_KEY] = kept | {token: {"name": source.name, "format": source.format}}
                 return _drift_page(model_admin, request, token, source, drift, AcceptForm())
             form.add_error("file", "No entry in it describes a model the registry could take.")
     context = {
