@@ -18,6 +18,7 @@ from audit.changelists import GuardedChangeListMixin, filtered_queryset
 from audit.history import decimal_text
 from audit.models import AuditEntry
 from llm_admin.paginators import EstimatedCountPaginator
+from models_registry.admin.drift import CHANGE_RIGHT, drift_accept, drift_upload
 from models_registry.admin.filters import (
     CapabilityFilter,
     DeprecationWindowFilter,
@@ -259,6 +260,12 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
                 wrap(lambda request: import_confirm(self, request)),
                 name="models_registry_aimodel_import_confirm",
             ),
+            path("drift/", wrap(lambda request: drift_upload(self, request)), name="models_registry_aimodel_drift"),
+            path(
+                "drift/accept/",
+                wrap(lambda request: drift_accept(self, request)),
+                name="models_registry_aimodel_drift_accept",
+            ),
             path("export/", wrap(self.export_filtered), name="models_registry_aimodel_export"),
             path(
                 "revert/entry/<int:entry_id>/",
@@ -310,6 +317,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
     def changelist_view(self, request, extra_context=None):
         context = {
             "can_import": request.user.has_perm("models_registry.import_aimodel"),
+            "can_compare": request.user.has_perm(CHANGE_RIGHT),
             "can_revert": request.user.has_perm(REVERT_RIGHT),
             "export_formats": EXPORT_FORMATS,
             **(extra_context or {}),

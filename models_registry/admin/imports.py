@@ -49,6 +49,19 @@ def _forget_stale_uploads() -> None:
             path.unlink(missing_ok=True)
 
 
+def keep_upload(data: bytes) -> str:
+    """Set an uploaded file aside until it is confirmed (for a day at most); returns its token."""
+    _forget_stale_uploads()
+    token = secrets.token_hex(16)
+    (UPLOADS / token).write_bytes(data)
+    return token
+
+
+def is_upload_token(token: str) -> bool:
+    """A token as keep_upload makes them (so it names a file in UPLOADS, nothing else)."""
+    return len(token) == 32 and all(char in "0123456789abcdef" for char in token)
+
+
 def import_upload(model_admin, request):
     """GET: the upload form. POST: keep the file aside and show what it would do."""
     _check_permission(request)
@@ -62,9 +75,7 @@ def import_upload(model_admin, request):
         except ImportFileError as error:
             form.add_error("file", str(error))
         else:
-            _forget_stale_uploads()
-            token = secrets.token_hex(16)
-            (UPLOADS / token).write_bytes(data)
+            token = keep_upload(data)
             pending = request.session.get(SESSION_KEY, {})
             pending[token] = {
                 "name": upload.name,
@@ -100,7 +111,7 @@ def import_confirm(model_admin, request):
         return redirect
     token = request.POST.get("token", "")
     pending = request.session.get(SESSION_KEY, {})
-    upload = pending.pop(token, None) if len(token) == 32 and token.isalnum() else None
+    upload = pending.pop(token, None) if is_upload_token(token) else None
     path = UPLOADS / token if upload else None
     if upload is None or not path.exists():
         model_admin.message_user(request, "That import is no longer available; upload the file again.", "error")

@@ -118,6 +118,8 @@ def object_pages() -> dict[str, list[str]]:
     pages[reverse("admin:models_registry_aimodel_check_name")] = ["name=gpt-new&id=abc", "name=%00", "id=%00"]
     pages[reverse("admin:models_registry_aimodel_import")] = PAGE_JUNK
     pages[reverse("admin:models_registry_aimodel_import_confirm")] = PAGE_JUNK
+    pages[reverse("admin:models_registry_aimodel_drift")] = PAGE_JUNK
+    pages[reverse("admin:models_registry_aimodel_drift_accept")] = PAGE_JUNK
     for model in AIModel.objects.order_by("pk"):  # with and without a successor
         pages[reverse("admin:models_registry_aimodel_move_dependents", args=[model.pk])] = PAGE_JUNK
     pages.update({f"/admin/models_registry/aimodel/{bad}/move-dependents/": [] for bad in BAD_IDS})

@@ -17,7 +17,12 @@ from models_registry.importing import import_models, read_path
 from models_registry.models import AIModel
 from models_registry.tests.factories import AIModelFactory
 
-CATALOG = Path(__file__).resolve().parents[3] / "shared" / "data" / "litellm_model_catalog.json"
+SHARED_CATALOG = Path("shared/data/litellm_model_catalog.json")
+# Beside the checkout (/work/main -> /work/shared), or beside a worktree's parent folder.
+CATALOG = next(
+    (folder / SHARED_CATALOG for folder in Path(__file__).resolve().parents[3:5] if (folder / SHARED_CATALOG).exists()),
+    Path(__file__).resolve().parents[3] / SHARED_CATALOG,
+)
 PROVIDERS = {"openai", "mistral", "xai"}
 pytestmark = [
     pytest.mark.django_db,

@@ -1,14 +1,17 @@
 """Revert and restore as staff do them in a real Chromium: from a model's history, a preview
-of what changes (conflicts marked), a reason, the Revert button; a deleted model found from
-the model list and restored. Each test checks the page and what the database holds."""
+of what changes (conflicts marked), a reason, the Revert button; a whole request reverted
+from an audit entry's page; a deleted model found from the model list and restored. Each
+test checks the page and what the database holds."""
 
 import re
 
 import pytest
 
+from audit.context import change_context
 from audit.models import AuditEntry
+from models_registry.choices import BulkAction
 from models_registry.models import AIModel
-from models_registry.services import aimodel_delete, aimodel_update
+from models_registry.services import aimodel_bulk_apply, aimodel_delete, aimodel_update
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
 
 try:
@@ -76,6 +79,35 @@ def test_a_field_changed_since_is_marked_and_reverted_only_with_force(signed_in_
 
     expect(page).to_have_url(re.compile(rf"{MODELS_URL}{model.pk}/history/$"))
     assert AIModel.objects.get(pk=model.pk).display_name == "GPT-4o"
+
+
+def test_a_whole_request_is_reverted_from_an_audit_entry_after_a_preview_of_every_entry(signed_in_page):
+    page = signed_in_page
+    openai = ProviderFactory(slug="openai")
+    models = [AIModelFactory(name="gpt-4o", provider=openai), AIModelFactory(name="gpt-4o-mini", provider=openai)]
+    with change_context(request_id="bulk-1"):  # the bulk change's own request, as its door would give it
+        aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[m.pk for m in models], actor=None)
+    entry = AuditEntry.objects.filter(object_type="aimodel", action="update").latest("id")
+    page.goto(f"/admin/audit/auditentry/{entry.pk}/change/")
+
+    click(page, page.locator(".llm-revert-request"))
+
+    expect(page.locator("h1")).to_contain_text(f"Revert request {entry.request_id}")
+    steps = page.locator("#revert-steps tbody tr[data-entry]")
+    expect(steps).to_have_count(2)
+    expect(page.locator("#revert-steps")).to_contain_text("gpt-4o-mini")
+    expect(page.locator("#revert-steps del")).to_have_text(["deprecated", "deprecated"])
+    expect(page.locator("#revert-steps ins")).to_have_text(["active", "active"])
+    assert set(AIModel.objects.values_list("status", flat=True)) == {"deprecated"}  # a preview changes nothing
+
+    page.fill("#id_reason", "wrong models")
+    click(page, page.get_by_role("button", name="Revert"))
+
+    expect(page.locator(".messagelist")).to_contain_text("Reverted: 2 changes recorded.")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)  # the audit log, showing this revert's entries
+    assert set(AIModel.objects.values_list("status", flat=True)) == {"active"}
+    reverted = AuditEntry.objects.filter(source="revert")
+    assert {e.reason for e in reverted} == {f"revert of request {entry.request_id}: wrong models"}
 
 
 def test_a_deleted_model_is_found_from_the_model_list_and_restored(signed_in_page):
