@@ -53,11 +53,11 @@ def references_as_of(model: type[Model], at: datetime.datetime) -> dict[int, tup
     creation (made by a migration) and no row by then is taken as it is now."""
     history = model.history.model
     found = {pk: (slug, name) for pk, slug, name in latest_rows(history, at).values_list("id", "slug", "name")}
-    created = history._base_manager.filter(history_type="+").values("id")
-    for pk, slug, name in model._base_manager.exclude(pk__in=created).values_list("pk", "slug", "name"):
-        if not history._base_manager.filter(id=pk, history_date__lte=at).exists():
-            found.setdefault(pk, (slug, name))
-    return found
+    rows = history._base_manager
+    unrecorded = model._base_manager.exclude(pk__in=rows.filter(history_type="+").values("id")).exclude(
+        pk__in=rows.filter(history_date__lte=at).values("id")
+    )
+    return found | {pk: (slug, name) for pk, slug, name in unrecorded.values_list("pk", "slug", "name")}
 
 
 def slug_ids(model: type[Model], at: datetime.datetime, slugs) -> list[int]:

@@ -58,6 +58,7 @@ class PageSource:
     and not for every row an OFFSET skips, keeps deep pages as cheap as the first."""
 
     ordered = True  # the view orders the models, with the id as the last tie-breaker
+    countable = True
 
     def __init__(self, models: QuerySet, rows_of: Callable[[list], list[dict]] = rows_by_id):
         """`rows_of(keys)`: the API rows for these primary keys of `models`, in order (for
@@ -74,6 +75,15 @@ class PageSource:
     def rows(self, ids: list[int]) -> list[dict]:
         """A cursor page's rows (llm_admin.api.pagination.PageOrCursorPagination)."""
         return self.rows_of(ids)
+
+
+class HistoryPageSource(PageSource):
+    """The registry as of an instant, paged by cursor only (llm_admin.api.pagination): its
+    count would read every model's history up to the instant (about a second per million
+    history rows on PostgreSQL), while a page reads only as far as it goes."""
+
+    countable = False
+    no_pages = "Not with `as_of`: the registry as of an instant is paged by cursor (`next`, `previous`)."
 
 
 def represent(rows: list[dict], request=None) -> list[dict]:

@@ -24,7 +24,7 @@ from audit.models import AuditEntry
 from llm_admin.api import streaming
 from llm_admin.api.pagination import PageNumberPagination, PageOrCursorPagination
 from llm_admin.api.permissions import RegistryPermissions, requires
-from models_registry.api.representation import ROWS, PageSource, etag, represent
+from models_registry.api.representation import ROWS, HistoryPageSource, PageSource, etag, represent
 from models_registry.api.serializers import (
     AIModelSerializer,
     BulkRequestSerializer,
@@ -172,7 +172,8 @@ class AIModelViewSet(viewsets.GenericViewSet):
         self.filterset_class = AsOfFilterSet  # this request's view only
         models = self.filter_queryset(HistoricalAIModel._base_manager.all())
         at = as_of_instant(request.query_params[AS_OF.name])
-        page = self.paginate_queryset(PageSource(self._ordered(models, "id"), lambda keys: rows_as_of(keys, at)))
+        source = HistoryPageSource(self._ordered(models, "id"), lambda keys: rows_as_of(keys, at))
+        page = self.paginate_queryset(source)
         return self.get_paginated_response(represent(page, request))
 
     def retrieve(self, request, pk):

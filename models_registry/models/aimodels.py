@@ -125,8 +125,12 @@ class AIModel(RegistryModel):
     history = AuditedHistory(
         as_of=True,
         excluded_fields=["search_text"],  # derived, not a change of its own
-        # The registry as of an instant, in the lists' default order, a page at a time.
-        indexes=[models.Index(fields=["name", "id"], name="hist_aimodel_name_id")],
+        # The registry as of an instant a page at a time, in the lists' default order and
+        # sorted by context window (as the live lists' indexes serve them).
+        indexes=[
+            models.Index(fields=["name", "id"], name="hist_aimodel_name_id"),
+            models.Index(fields=["context_window", "id"], name="hist_aimodel_context_window_id"),
+        ],
     )
 
     # Relations that are parts of the model and go with it; every other relation to
