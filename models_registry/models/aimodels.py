@@ -129,7 +129,7 @@ class AIModel(RegistryModel):
         # sorted by context window (as the live lists' indexes serve them).
         indexes=[
             models.Index(fields=["name", "id"], name="hist_aimodel_name_id"),
-            models.Index(fields=["context_window", "id"], name="hist_aimodel_context_window_id"),
+            models.Index(fields=["-context_window", "id"], name="hist_aimodel_context_window_id"),
         ],
     )
 

@@ -49,7 +49,7 @@ operations = st.one_of(
     st.tuples(st.just("provider"), st.sampled_from(SLUGS), st.none()),
 )
 # (half-seconds after the step before: 0 is the same instant, operation)
-programs = st.lists(st.tuples(st.integers(0, 4), operations), min_size=1, max_size=10)
+programs = st.lists(st.tuples(st.sampled_from([0, 0, 1, 2, 4]), operations), min_size=1, max_size=10)
 
 
 class TestAsOfReadsEqualTheReplayedTrail(TestCase):
