@@ -72,8 +72,8 @@ AS_OF = OpenApiParameter(
     OpenApiTypes.DATETIME,
     description="The registry as it was at this instant (ISO 8601; without an offset, UTC), e.g. to read the "
     "prices a model had on a date: every field, alias, industry profile, provider slug, successor and dependency "
-    "count as of then; filters, ordering and paging apply. Not in the future, nor before what `prune_history` "
-    "removed (400). No ETag: a past state never changes.",
+    "count as of then. The list's filters and ordering apply, and it is paged by cursor (`next`, `previous`; no "
+    "count, and `page` is a 400). Not in the future, nor before what `prune_history` removed (400). No ETag.",
 )
 
 
@@ -116,8 +116,8 @@ def expected_version(request) -> int | None:
 @extend_schema_view(
     list=extend_schema(summary="List models", parameters=[AS_OF], responses=AIModelSerializer(many=True)),
     retrieve=extend_schema(
-        summary="One model (with an ETag, unless `as_of`)",
-        description="With `as_of`: the model as it was then; 404 if it did not exist then.",
+        summary="One model (with an ETag)",
+        description="With `as_of`: the model as it was then, without an ETag; 404 if it did not exist then.",
         parameters=[IF_NONE_MATCH, AS_OF],
         responses={200: AIModelSerializer, 304: OpenApiResponse(description="Not modified")},
     ),
