@@ -134,7 +134,7 @@ class OpenAIModelListView(OpenAIView):
         listed = latest_rows(HistoricalAIModel, at).filter(status__in=LISTED_STATUSES)
         return streaming.Rows.of(
             before_sunset(listed, today=at.date()).order_by("name").values_list("name", "created_at", "provider_id"),
-            item=lambda row: openai_model(row[0], row[1], providers[row[2]][0]),
+            item=lambda row: openai_model(row[0], row[1], providers.get(row[2], ("", ""))[0]),
         )
 
 
