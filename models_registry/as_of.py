@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.filtersets import UTCDateTimeField, UTCDateTimeFilter
 from audit.models import AuditEntry
+from audit.retention import RETENTION_OBJECT_TYPE
 from models_registry.api.representation import JSON_COLUMNS, PRICE_COLUMNS, ROW_FIELDS, json_text, stored_integer
 from models_registry.choices import Capability
 from models_registry.filtersets import SEARCH_SEPARATOR, AIModelFilterSet, SlugsFilter, json_has_token
@@ -65,10 +66,14 @@ def slug_ids(model: type[Model], at: datetime.datetime, slugs) -> list[int]:
 
 
 def pruned_before() -> datetime.datetime | None:
-    """The cutoff of the latest retention run (`prune_history`): the registry before it cannot
-    be told from what is kept."""
-    latest = AuditEntry.objects.filter(object_type="history").order_by("-timestamp", "-id").first()
-    return datetime.datetime.fromisoformat(latest.object_id) if latest is not None else None
+    """The latest cutoff of any retention run (`prune_history`, whose entry names it): the
+    registry before it cannot be told from what is kept."""
+    cutoffs = [
+        datetime.datetime.fromisoformat(cutoff)
+        for cutoff in AuditEntry.objects.filter(object_type=RETENTION_OBJECT_TYPE).values_list("object_id", flat=True)
+    ]
+    # (an entry written with a naive cutoff meant UTC, as the command reads one)
+    return max((c if c.tzinfo else c.replace(tzinfo=datetime.UTC) for c in cutoffs), default=None)
 
 
 class AsOfField(UTCDateTimeField):
