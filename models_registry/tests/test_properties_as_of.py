@@ -2,7 +2,7 @@
 controlled clock), then GET /api/v1/models and a model's detail `as_of` random instants equal
 the registry replayed from the change events up to that instant (`replay.Replay`), to the
 second: every audited field, the provider's slug, the successor's name, the industry
-profiles and the dependency count."""
+profiles and the dependency count; and a filter selects from that state."""
 
 import datetime
 from decimal import Decimal
@@ -78,6 +78,10 @@ class TestAsOfReadsEqualTheReplayedTrail(TestCase):
                 assert listed.status_code == 200, listed.content
                 shown = [as_replayed(model) for model in listed.json()["results"]]
                 assert shown == expected_models(replayed), instant
+                active = client.get("/api/v1/models", {"as_of": instant.isoformat(), "status": "active"})
+                assert [as_replayed(model) for model in active.json()["results"]] == [
+                    model for model in expected_models(replayed) if model["values"]["status"] == "active"
+                ]
                 for model in listed.json()["results"]:
                     one = client.get(f"/api/v1/models/{model['id']}", {"as_of": instant.isoformat()})
                     assert one.json() == model
