@@ -15,7 +15,7 @@ from audit.choices import AuditAction
 from audit.exports import audit_csv
 from audit.filtersets import AuditEntryFilterSet
 from audit.models import AuditEntry, SecurityEvent
-from audit.retention import RETENTION_TYPE
+from audit.retention import RETENTION_OBJECT_TYPE
 from llm_admin.paginators import EstimatedCountPaginator
 
 
@@ -66,7 +66,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
         audited = [model for model in apps.get_models() if "history" in model.__dict__]
         return [
             *((model._meta.model_name, model._meta.verbose_name) for model in audited),
-            (RETENTION_TYPE, "history pruned (retention runs)"),
+            (RETENTION_OBJECT_TYPE, "history pruned (retention runs)"),
         ]
 
     def queryset(self, request, queryset):

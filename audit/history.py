@@ -92,7 +92,13 @@ def diff_changes(record, previous) -> dict:
 
 
 class AuditedHistory(HistoricalRecords):
-    def __init__(self, **kwargs):
+    """`as_of`: the table is read as of an instant (models_registry/as_of.py), so it gets the
+    index that finds an object's newest row at or before one; `indexes`: more indexes on it
+    (field names as on the model)."""
+
+    def __init__(self, *, as_of: bool = False, indexes=(), **kwargs):
+        self.as_of = as_of
+        self.extra_indexes = tuple(indexes)
         kwargs.setdefault("bases", [HistoryStamp])
         # The user as a plain id: no foreign key that deleting a user would rewrite.
         kwargs.setdefault("history_user_id_field", models.IntegerField(null=True, blank=True))
@@ -102,13 +108,23 @@ class AuditedHistory(HistoricalRecords):
 
     def copy_fields(self, model):
         """The historical model's copies of `model`'s fields, with no index on its foreign
-        keys: history is read by object id and date (both indexed), never by a related
-        object, and every bulk change writes a row into each of these indexes."""
+        keys: history is read by object id and date (both indexed), and by a related object
+        only where `indexes` asks for it; every bulk change writes a row into each index."""
         fields = super().copy_fields(model)
         for field in fields.values():
             if isinstance(field, models.ForeignKey):
                 field.db_index = False
         return fields
+
+    def get_meta_options(self, model):
+        options = super().get_meta_options(model)
+        indexes = list(self.extra_indexes)
+        if self.as_of:  # an object's newest row at or before an instant: one probe per object
+            fields = [model._meta.pk.attname, "history_date", "history_id"]
+            indexes.append(models.Index(fields=fields, name=f"hist_{model._meta.model_name[:19]}_as_of"))
+        if indexes:
+            options["indexes"] = indexes
+        return options
 
     def get_change_reason_for_object(self, instance, history_type, using):
         return super().get_change_reason_for_object(instance, history_type, using) or current_change().reason

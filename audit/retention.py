@@ -26,7 +26,8 @@ from audit.writer import record_log_entry
 
 # The key in a retention entry's `changes` naming where the kept chain starts.
 CHAIN_START = "audit chain start"
-RETENTION_TYPE = "history"  # the object type of a retention run's entry
+# A retention entry's object type; its object id is the cutoff (ISO 8601).
+RETENTION_OBJECT_TYPE = "history"
 
 
 @dataclass
@@ -72,7 +73,7 @@ def prune_history(*, before, dry_run: bool = False) -> RetentionResult:
             changes[CHAIN_START] = {"old": None, "new": {"position": cut, "digest": last_pruned}}
         record_log_entry(
             action=AuditAction.DELETE,
-            object_type=RETENTION_TYPE,
+            object_type=RETENTION_OBJECT_TYPE,
             object_id=before.isoformat(),
             object_repr=f"history before {before.isoformat()}",
             changes=changes,

@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef
 from audit.chain import CHUNK, GENESIS, chain_hmac_key, chain_key, chained_rows, entry_digest
 from audit.choices import AuditAction
 from audit.models import AuditChainHead, AuditEntry, AuditLink
-from audit.retention import CHAIN_START, RETENTION_TYPE
+from audit.retention import CHAIN_START, RETENTION_OBJECT_TYPE
 
 CHANGED, REMOVED, INSERTED = "changed", "removed", "inserted"
 
@@ -63,7 +63,7 @@ class Verification:
 def _recorded_starts() -> set[tuple[int, str]]:
     """(position, digest) of every chain start a retention run recorded in its own entry."""
     runs = AuditEntry.objects.filter(
-        object_type=RETENTION_TYPE, action=AuditAction.DELETE, changes__has_key=CHAIN_START
+        object_type=RETENTION_OBJECT_TYPE, action=AuditAction.DELETE, changes__has_key=CHAIN_START
     )
     starts = set()
     for changes in runs.values_list("changes", flat=True).iterator(chunk_size=CHUNK):

@@ -29,6 +29,7 @@ BENCHMARKS = [
     "bench.imports",
     "bench.exports",
     "bench.list_api",
+    "bench.as_of",
     "bench.hung_cache",
     "bench.settings_validation",
     "bench.change_feed",

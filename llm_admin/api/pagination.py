@@ -66,6 +66,8 @@ class PageOrCursorPagination(PageNumberPagination):
 
     It pages over a source with `models`, the ordered QuerySet, and `rows(ids)`, the rows to
     answer with for those primary keys, in order (`models_registry.api.representation.PageSource`).
+    A source that is not `countable` (the registry as of an instant, whose count would read
+    all of its history) is paged by cursor only: without `cursor`, from the first page.
     """
 
     cursor_query_param = "cursor"
@@ -73,13 +75,15 @@ class PageOrCursorPagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.cursor_links = None
-        if self.cursor_query_param not in request.query_params:
+        countable = getattr(queryset, "countable", True)
+        if self.cursor_query_param not in request.query_params and countable:
             return super().paginate_queryset(queryset, request, view)
         if self.page_query_param in request.query_params:
-            raise ValidationError({self.page_query_param: ["Not with `cursor`: a cursor says where the page is."]})
+            problem = "Not with `cursor`: a cursor says where the page is." if countable else queryset.no_pages
+            raise ValidationError({self.page_query_param: [problem]})
         models, size = queryset.models, self.get_page_size(request)
         keys = keyset.sort_keys(models)
-        raw = request.query_params[self.cursor_query_param]
+        raw = request.query_params.get(self.cursor_query_param, "")
         try:
             position = keyset.decode(keys, raw, using=models.db) if raw else None
         except ValueError as error:

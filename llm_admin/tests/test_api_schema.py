@@ -90,7 +90,8 @@ def test_400_is_documented_exactly_where_there_is_input(document):
     for label, operation in operations(document):
         takes_input = "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", []))
         assert ("400" in statuses(document, label)) == takes_input, label
-    assert "400" not in statuses(document, "GET /api/v1/models/{id}")
+    assert "400" not in statuses(document, "GET /api/v1/providers/{id}")
+    assert "400" in statuses(document, "GET /api/v1/models/{id}")  # its `as_of`
     assert "400" in statuses(document, "GET /api/v1/models")
 
 

@@ -3,6 +3,7 @@
 import io
 import tempfile
 
+import orjson
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
@@ -34,6 +35,8 @@ from models_registry.admin.imports import import_confirm, import_upload
 from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.admin.retiring import move_dependents_offer, move_dependents_view
 from models_registry.admin.revert import REVERT_RIGHT, revert_entry_view, revert_request_view
+from models_registry.api.representation import represent
+from models_registry.as_of import model_as_of
 from models_registry.choices import BulkAction
 from models_registry.exporting import EXPORT_FORMATS, WRITERS
 from models_registry.folding import fold
@@ -282,6 +285,11 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
                 wrap(lambda request, object_id: move_dependents_view(self, request, object_id)),
                 name="models_registry_aimodel_move_dependents",
             ),
+            path(
+                "<path:object_id>/history/<int:entry_id>/as-of/",
+                wrap(self.as_of_view),
+                name="models_registry_aimodel_as_of",
+            ),
             *super().get_urls(),
         ]
 
@@ -331,8 +339,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
         context["move_dependents"] = move_dependents_offer(self, request, obj) if change else None
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def history_view(self, request, object_id, extra_context=None):
-        """Every change to the model: field diffs, who, when, through which door, why."""
+    def _viewable(self, request, object_id) -> AIModel:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         model = self.get_object(request, object_id)  # None for an unknown or malformed id
@@ -340,6 +347,11 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
             raise Http404(f"No model with id {object_id!r}.")
         if not self.has_view_or_change_permission(request, model):
             raise PermissionDenied
+        return model
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Every change to the model: field diffs, who, when, through which door, why."""
+        model = self._viewable(request, object_id)
         entries = AuditEntry.of_object(AIModel, model.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -350,6 +362,25 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
             "can_revert": request.user.has_perm(REVERT_RIGHT),
         }
         return TemplateResponse(request, "admin/models_registry/aimodel/history.html", context)
+
+    def as_of_view(self, request, object_id, entry_id):
+        """The model as it was once this entry (and any other made at the same instant) was
+        written, read-only, as the API's `as_of` shows it (models_registry/as_of.py)."""
+        model = self._viewable(request, object_id)
+        entry = AuditEntry.of_object(AIModel, model.pk).filter(pk=entry_id).first()
+        if entry is None:
+            raise Http404(f"No entry {entry_id} in the history of {model}.")
+        row = model_as_of(model.pk, entry.timestamp)
+        shown = orjson.loads(orjson.dumps(represent([row])[0])) if row is not None else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "object": model,
+            "entry": entry,
+            "title": f"{model} as of {entry.timestamp:%Y-%m-%d %H:%M:%S}",
+            "fields": [(name, as_text(value)) for name, value in shown.items() if name != "url"] if shown else None,
+        }
+        return TemplateResponse(request, "admin/models_registry/aimodel/as_of.html", context)
 
     # Writes, through the services
 
@@ -460,3 +491,12 @@ def wanted_profiles(formset) -> list[ProfileInput] | None:
 
 def _price(value):
     return decimal_text(value) if value is not None else "—"
+
+
+def as_text(value) -> str:
+    """A field of a model as of an entry, as the page shows it: JSON for lists and objects."""
+    if value is None:
+        return "—"
+    if isinstance(value, list | dict):
+        return orjson.dumps(value).decode()
+    return str(value)

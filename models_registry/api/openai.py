@@ -5,7 +5,9 @@ import datetime
 import math
 from email.utils import format_datetime
 
-from drf_spectacular.utils import extend_schema
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,9 +18,10 @@ from audit.security import record_security_event
 from llm_admin.api import streaming
 from llm_admin.api.errors import error_body
 from llm_admin.api.permissions import RegistryPermissions
+from models_registry.as_of import HistoricalAIModel, as_of_instant, latest_rows, references_as_of
 from models_registry.choices import ModelStatus
 from models_registry.folding import fold
-from models_registry.models import AIModel, RegisteredName
+from models_registry.models import AIModel, Provider, RegisteredName
 from models_registry.models.aimodels import is_name
 from models_registry.selectors import before_sunset
 
@@ -93,7 +96,15 @@ class OpenAIModelListView(OpenAIView):
     @extend_schema(
         summary="OpenAI-compatible: list models",
         description="The active and deprecated models, by name: one JSON body, sent as it is read "
-        "from the database (chunked), however large the catalog.",
+        "from the database (chunked), however large the catalog. With `as_of`, the list as it was then.",
+        parameters=[
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.DATETIME,
+                description="The list as it was at this instant (ISO 8601; without an offset, UTC); not in the "
+                "future, nor before what retention removed (400).",
+            )
+        ],
         operation_id="openai_models_list",
         responses=OpenAIModelListSerializer,
         tags=["openai"],
@@ -101,14 +112,30 @@ class OpenAIModelListView(OpenAIView):
     def get(self, request):
         # Streamed from a server-side cursor: a process holds one chunk of rows, however
         # large the catalog (llm_admin/api/streaming.py).
-        rows = streaming.Rows.of(
-            before_sunset(AIModel.objects.filter(status__in=LISTED_STATUSES))
-            .order_by("name")
-            .values_list("name", "created_at", "provider__slug"),
-            item=row_model,
-        )
+        if "as_of" in request.query_params:
+            rows = self.rows_as_of(request)
+        else:
+            rows = streaming.Rows.of(
+                before_sunset(AIModel.objects.filter(status__in=LISTED_STATUSES))
+                .order_by("name")
+                .values_list("name", "created_at", "provider__slug"),
+                item=row_model,
+            )
         body = streaming.JSONArray(rows, before=b'{"object":"list","data":', after=b"}")
         return streaming.streamed_json(self, body)
+
+    def rows_as_of(self, request) -> streaming.Rows:
+        """The list as it was at `as_of` (models_registry/as_of.py): its sunset dates against that day."""
+        try:
+            at = as_of_instant(request.query_params["as_of"])
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError({"detail": f"as_of: {' '.join(error.messages)}"}) from error
+        providers = references_as_of(Provider, at)
+        listed = latest_rows(HistoricalAIModel, at).filter(status__in=LISTED_STATUSES)
+        return streaming.Rows.of(
+            before_sunset(listed, today=at.date()).order_by("name").values_list("name", "created_at", "provider_id"),
+            item=lambda row: openai_model(row[0], row[1], providers.get(row[2], ("", ""))[0]),
+        )
 
 
 class OpenAIModelDetailView(OpenAIView):

@@ -1,5 +1,6 @@
 """/api/v1/models, /providers, /industries (docs/contract.md §3). Writes go through the services."""
 
+import datetime
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -23,7 +24,7 @@ from audit.models import AuditEntry
 from llm_admin.api import streaming
 from llm_admin.api.pagination import PageNumberPagination, PageOrCursorPagination
 from llm_admin.api.permissions import RegistryPermissions, requires
-from models_registry.api.representation import ROWS, PageSource, etag, represent
+from models_registry.api.representation import ROWS, HistoryPageSource, PageSource, etag, represent
 from models_registry.api.serializers import (
     AIModelSerializer,
     BulkRequestSerializer,
@@ -36,6 +37,7 @@ from models_registry.api.serializers import (
     ProviderSerializer,
     schema_pattern,
 )
+from models_registry.as_of import AsOfFilterSet, HistoricalAIModel, as_of_instant, model_as_of, rows_as_of
 from models_registry.choices import BulkAction, Capability, ModelType
 from models_registry.filtersets import SLUG_PATTERN, AIModelFilterSet
 from models_registry.limits import validate_reason
@@ -65,6 +67,14 @@ IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you have; 304 if it is current."
 )
 ASCII_ID = re.compile(r"[0-9]+\Z")
+AS_OF = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATETIME,
+    description="The registry as it was at this instant (ISO 8601; without an offset, UTC), e.g. to read the "
+    "prices a model had on a date: every field, alias, industry profile, provider slug, successor and dependency "
+    "count as of then. The list's filters and ordering apply, and it is paged by cursor (`next`, `previous`; no "
+    "count, and `page` is a 400). Not in the future, nor before what `prune_history` removed (400). No ETag.",
+)
 
 
 # Objects looked up by an id of ASCII digits only: Django reads a full-width "1" as 1 (the
@@ -104,10 +114,11 @@ def expected_version(request) -> int | None:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List models", responses=AIModelSerializer(many=True)),
+    list=extend_schema(summary="List models", parameters=[AS_OF], responses=AIModelSerializer(many=True)),
     retrieve=extend_schema(
         summary="One model (with an ETag)",
-        parameters=[IF_NONE_MATCH],
+        description="With `as_of`: the model as it was then, without an ETag; 404 if it did not exist then.",
+        parameters=[IF_NONE_MATCH, AS_OF],
         responses={200: AIModelSerializer, 304: OpenApiResponse(description="Not modified")},
     ),
     create=extend_schema(summary="Create a model", parameters=[REASON_PARAMETER]),
@@ -137,9 +148,9 @@ class AIModelViewSet(viewsets.GenericViewSet):
             return [requires("models_registry.change_aimodel")()]
         return [RegistryPermissions()]
 
-    def _ordered(self, queryset):
-        # A stable order for pagination: the requested one, then the id.
-        return queryset.order_by(*(queryset.query.order_by or ("name",)), "pk")
+    def _ordered(self, queryset, last="pk"):
+        # A stable order for pagination: the requested one, then the model's id.
+        return queryset.order_by(*(queryset.query.order_by or ("name",)), last)
 
     def _represent_one(self, pk: int) -> tuple[dict, int]:
         row = get_object_or_404(ROWS, pk=pk)
@@ -150,11 +161,27 @@ class AIModelViewSet(viewsets.GenericViewSet):
         return Response(body, status=status_code, headers={"ETag": etag(version), **(headers or {})})
 
     def list(self, request):
+        if AS_OF.name in request.query_params:
+            return self._list_as_of(request)
         queryset = self._ordered(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(PageSource(queryset))
         return self.get_paginated_response(represent(page, request))
 
+    def _list_as_of(self, request):
+        """The same filters, ordering and pages, over the models' history (models_registry/as_of.py)."""
+        self.filterset_class = AsOfFilterSet  # this request's view only
+        models = self.filter_queryset(HistoricalAIModel._base_manager.all())
+        at = as_of_instant(request.query_params[AS_OF.name])
+        source = HistoryPageSource(self._ordered(models, "id"), lambda keys: rows_as_of(keys, at))
+        page = self.paginate_queryset(source)
+        return self.get_paginated_response(represent(page, request))
+
     def retrieve(self, request, pk):
+        if AS_OF.name in request.query_params:
+            row = model_as_of(int(pk), requested_instant(request))
+            if row is None:
+                raise Http404
+            return Response(represent([row], request)[0])
         body, version = self._represent_one(pk)
         if request.headers.get("If-None-Match") == etag(version):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(version)})
@@ -309,6 +336,14 @@ class AIModelViewSet(viewsets.GenericViewSet):
         if isinstance(options, list):
             return Response(options, headers=headers)
         return streaming.streamed_json(self, streaming.JSONArray(options), headers=headers)
+
+
+def requested_instant(request) -> datetime.datetime:
+    """The request's `as_of`, else a 400 naming it."""
+    try:
+        return as_of_instant(request.query_params[AS_OF.name])
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({AS_OF.name: error.messages}) from error
 
 
 def options_limit(request) -> int | None:

@@ -130,7 +130,16 @@ class AIModel(RegistryModel):
     # Bumped by every change: the ETag of the API and the edit-conflict check of the admin.
     version = models.PositiveIntegerField(default=1, editable=False)
 
-    history = AuditedHistory(excluded_fields=["search_text"])  # derived, not a change of its own
+    history = AuditedHistory(
+        as_of=True,
+        excluded_fields=["search_text"],  # derived, not a change of its own
+        # The registry as of an instant a page at a time, in the lists' default order and
+        # sorted by context window (as the live lists' indexes serve them).
+        indexes=[
+            models.Index(fields=["name", "id"], name="hist_aimodel_name_id"),
+            models.Index(fields=["-context_window", "id"], name="hist_aimodel_context_window_id"),
+        ],
+    )
 
     # Relations that are parts of the model and go with it; every other relation to
     # AIModel, in any app, is a dependency that blocks deletion.
@@ -362,7 +371,10 @@ class ModelIndustryProfile(RegistryModel):
     enabled = models.BooleanField(default=True)
     settings = models.JSONField(default=dict, blank=True, validators=[JSONSizeValidator(PROFILE_SETTINGS_MAX_BYTES)])
 
-    history = AuditedHistory()
+    # A page of models as of an instant reads its models' profiles as of then.
+    history = AuditedHistory(
+        as_of=True, indexes=[models.Index(fields=["model", "history_date"], name="hist_profile_model_date")]
+    )
 
     CONSTRAINT_FIELDS = {"industry_taken": "industry"}
     AUDIT_PARENT = "model"  # its changes show in the model's history

@@ -32,7 +32,10 @@ class ModelDependency(RegistryModel):
     registered_at = models.DateTimeField(auto_now_add=True)
     registered_by = models.CharField(max_length=150, blank=True, editable=False)
 
-    history = AuditedHistory()
+    # A page of models as of an instant counts its models' dependencies as of then.
+    history = AuditedHistory(
+        as_of=True, indexes=[models.Index(fields=["model", "history_date"], name="hist_dependency_model_date")]
+    )
 
     CONSTRAINT_FIELDS = {"component_taken": "component_id"}
     LABEL_FIELDS = ("component_id", "component_name", "owner")

@@ -119,11 +119,15 @@ class FoldedTextField(models.TextField):
         return name, path, args, kwargs
 
     def folded(self, instance) -> str:
+        return self.fold_values(getattr(instance, source) for source in self.sources)
+
+    @classmethod
+    def fold_values(cls, values) -> str:
+        """The folded text of these values of the sources, in order (a list: each item)."""
         parts = []
-        for source in self.sources:
-            value = getattr(instance, source)
+        for value in values:
             parts += [str(item) for item in value] if isinstance(value, list) else [str(value or "")]
-        return fold(self.SEPARATOR.join(parts))
+        return fold(cls.SEPARATOR.join(parts))
 
     def pre_save(self, model_instance, add):
         value = self.folded(model_instance)

@@ -32,7 +32,7 @@ class Industry(RegistryModel):
         help_text="A JSON Schema that each model's settings for this industry must pass.",
     )
 
-    history = AuditedHistory()
+    history = AuditedHistory(as_of=True)  # read as of an instant (models_registry/as_of.py)
 
     LABEL_FIELDS = ("name",)
     EVENT_PREFIX = "industry"

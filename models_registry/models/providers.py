@@ -21,7 +21,7 @@ class Provider(RegistryModel):
         blank=True, max_length=DESCRIPTION_MAX_LENGTH, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
     )
 
-    history = AuditedHistory()
+    history = AuditedHistory(as_of=True)  # read as of an instant (models_registry/as_of.py)
 
     LABEL_FIELDS = ("name",)
     EVENT_PREFIX = "provider"
