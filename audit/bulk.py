@@ -8,13 +8,6 @@ from collections.abc import Mapping
 import orjson
 from django.db import connections, models, router
 
-IDS_PER_STATEMENT = 5000  # keeps id lists within every backend's parameter limit
-
-
-def batched(items: list, size: int = IDS_PER_STATEMENT):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
 
 def insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping, *, returning=()):
     """INSERT INTO target (columns) SELECT <expressions> FROM queryset, as one statement:

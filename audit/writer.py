@@ -19,11 +19,12 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from audit.bulk import batched, insert_rows, insert_select
+from audit.bulk import insert_rows, insert_select
 from audit.chain import chained_text_sql, entries_written
 from audit.choices import ACTION_BY_HISTORY_TYPE, HISTORY_TYPE_BY_ACTION, AuditAction
 from audit.context import current_change
 from audit.models import AuditEntry, audit_parent
+from common.batches import batched
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from audit.events import MODEL_OBJECT_TYPE
 from audit.feed import FeedFilter
 from audit.models import AuditEntry
 from llm_admin.api import streaming
+from llm_admin.cache import cache_lookup
 from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
 from models_registry.folding import fold
 from models_registry.models import AIModel, CatalogVersion, ModelDependency, Provider, RegisteredName
 from models_registry.models.aimodels import is_name
-from observability.metrics import cache_lookup
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 
+from accounts.reauthentication import ReauthenticatedDeleteMixin
 from accounts.views import reauthentication_redirect
 from audit.changelists import GuardedChangeListMixin, filtered_queryset
-from audit.history import decimal_text
 from audit.models import AuditEntry
+from common.decimals import decimal_text
 from models_registry.admin.filters import (
     CapabilityFilter,
     DeprecationWindowFilter,
@@ -24,7 +25,6 @@ from models_registry.admin.filters import (
 from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for
 from models_registry.admin.imports import import_confirm, import_upload
 from models_registry.admin.paginators import LargeTablePaginator
-from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.admin.retiring import move_dependents_offer, move_dependents_view
 from models_registry.admin.revert import REVERT_RIGHT, revert_entry_view, revert_request_view
 from models_registry.choices import BulkAction

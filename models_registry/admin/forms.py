@@ -10,12 +10,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
 
-from audit.history import decimal_text
 from audit.models import AuditEntry
+from common.decimals import decimal_text
+from common.parsing import StrictDateField, StrictDecimalField, StrictFloatField, StrictIntegerField
 from models_registry.choices import Capability
 from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelIndustryProfile
-from models_registry.parsing import StrictDateField, StrictDecimalField, StrictFloatField, StrictIntegerField
 from models_registry.services.aimodels import editable_field_names
 
 SETTING_PREFIX = "setting__"

@@ -7,10 +7,10 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from audit.bulk import IDS_PER_STATEMENT, batched
 from audit.choices import AuditAction, ChangeSource
 from audit.history import snapshot_changes
 from audit.writer import ObjectChange, record_changes, record_same_change
+from common.batches import IDS_PER_STATEMENT, batched
 from models_registry.choices import STATUS_BY_BULK_ACTION, BulkAction
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName, ScheduledChange
 from models_registry.selectors import dependents_of

@@ -3,10 +3,11 @@
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from audit.bulk import batched, insert_objects
+from audit.bulk import insert_objects
 from audit.context import change_context, current_change
 from audit.history import snapshot_changes
 from audit.writer import ObjectChange, record_changes
+from common.batches import batched
 from models_registry.choices import ModelStatus
 from models_registry.models import AIModel, ModelDependency
 from models_registry.services.catalog import actor_name, registry_write

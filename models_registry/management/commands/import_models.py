@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.choices import ChangeSource
+from audit.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED, add_actor_arguments, command_run
 from models_registry.importing import FORMATS, ImportConflictError, ImportFileError, import_models, read_path
 from models_registry.importing.plan import no_progress
-from models_registry.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED, add_actor_arguments, command_run
 
 PROGRESS_WIDTH = 30
 
@@ -55,16 +55,23 @@ class Command(BaseCommand):
 
     def progress_bar(self, rows: int):
         """A bar on standard error while rows are checked, for long imports at a terminal."""
-        stream = self.stderr._out
-        if rows < 1000 or not stream.isatty():
+        if rows < 1000 or not self.stderr.isatty():
             return no_progress
+
+        def draw(text: str) -> None:
+            # As written: no line ending added, and not in the style of the command's errors.
+            self.stderr.write(text, style_func=unstyled, ending="")
 
         def show(done: int, total: int) -> None:
             filled = done * PROGRESS_WIDTH // total
             bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
-            stream.write(f"\rChecking rows [{bar}] {done:,}/{total:,}")
+            draw(f"\rChecking rows [{bar}] {done:,}/{total:,}")
             if done == total:
-                stream.write("\rChecked {:,} rows; writing…{}\n".format(total, " " * PROGRESS_WIDTH))
-            stream.flush()
+                draw("\rChecked {:,} rows; writing…{}\n".format(total, " " * PROGRESS_WIDTH))
+            self.stderr.flush()
 
         return show
+
+
+def unstyled(text: str) -> str:
+    return text
