@@ -4,7 +4,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.choices import ChangeSource
 from audit.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED, add_actor_arguments, command_run
-from models_registry.importing import FORMATS, ImportConflictError, ImportFileError, import_models, read_path
+from models_registry.importing import (
+    FORMATS,
+    ImportConflictError,
+    ImportFileError,
+    cycle_collector,
+    import_models,
+    read_path,
+)
 from models_registry.importing.plan import no_progress
 
 PROGRESS_WIDTH = 30
@@ -25,7 +32,8 @@ class Command(BaseCommand):
         add_actor_arguments(parser)
 
     def handle(self, *args, file, format, dry_run, skip_invalid, actor, reason, **options):
-        with command_run(actor=actor, reason=reason, source=ChangeSource.IMPORT) as run:
+        # The collector is paused for the run: a command is a process of its own.
+        with cycle_collector.paused(), command_run(actor=actor, reason=reason, source=ChangeSource.IMPORT) as run:
             try:
                 source = read_path(file, format)
             except ImportFileError as error:
