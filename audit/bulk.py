@@ -8,6 +8,8 @@ from collections.abc import Mapping
 import orjson
 from django.db import connections, models, router
 
+from common.compat import prepare_related_fields_for_save
+
 
 def insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping, *, returning=()):
     """INSERT INTO target (columns) SELECT <expressions> FROM queryset, as one statement:
@@ -110,7 +112,7 @@ def insert_objects(objects: list[models.Model]) -> None:
         model._base_manager.bulk_create(objects, batch_size=2000)
         return
     for obj, pk in zip(objects, _allocate_ids(model, len(objects), connection), strict=True):
-        obj._prepare_related_fields_for_save(operation_name="insert_objects")  # as bulk_create does
+        prepare_related_fields_for_save(obj, operation_name="insert_objects")  # as bulk_create does
         obj.pk = pk
     fields = model._meta.concrete_fields
     rows = [tuple(field.pre_save(obj, True) for field in fields) for obj in objects]
