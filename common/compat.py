@@ -2,12 +2,16 @@
 
 Each function names the private API it wraps and the behaviour the callers rely on;
 common/tests/test_compat.py pins that behaviour, so that an upgrade which changes it fails
-there, by name, instead of somewhere downstream (or silently).
+there, by name, instead of somewhere downstream (or silently). The test file also pins the
+one private hook overridden in place (ModelForm._update_errors, in the registry's admin
+forms), which a wrapper cannot hold.
 """
 
 import datetime
 
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import models
+from django.utils.functional import SimpleLazyObject, empty
 from jsonschema.protocols import Validator
 from simple_history.models import HistoricalRecords
 
@@ -49,3 +53,15 @@ def jsonschema_resolve(validator: Validator, reference: str) -> Validator:
     `_resolver` argument of `evolve`."""
     resolved = validator._resolver.lookup(reference)
     return validator.evolve(schema=resolved.contents, _resolver=resolved.resolver)
+
+
+def lazy_object_evaluated(value: SimpleLazyObject) -> bool:
+    """Whether a lazy object (Django's `request.user`) was evaluated already: looking at it
+    any other way evaluates it. Django's `LazyObject._wrapped`, `empty` until then."""
+    return value._wrapped is not empty
+
+
+def replace_request_stream(request: WSGIRequest, stream) -> None:
+    """Make `request.body` (and the POST parsing) read from `stream`: what Django reads the
+    body from is `WSGIRequest._stream`, set in its constructor."""
+    request._stream = stream

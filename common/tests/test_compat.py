@@ -2,14 +2,18 @@
 pinned: a test here failing after an upgrade names the wrapper to rewrite."""
 
 import datetime
+import io
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django import forms
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, pre_delete
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils.functional import SimpleLazyObject
 from jsonschema import Draft202012Validator
 
 from audit.history import AuditedHistory
@@ -117,3 +121,46 @@ def test_a_reference_resolves_to_the_schema_it_names_in_the_document_the_validat
     assert text.schema == {"type": "string", "maxLength": 3}
     assert text.is_valid("abc")
     assert not text.is_valid("abcd")
+
+
+def test_a_lazy_object_is_known_unevaluated_until_used():
+    evaluations = []
+    user = SimpleLazyObject(lambda: evaluations.append(1) or AnonymousUser())
+
+    assert not compat.lazy_object_evaluated(user)
+    assert evaluations == []  # looking did not evaluate it
+    assert not user.is_authenticated
+    assert compat.lazy_object_evaluated(user)
+
+
+def test_a_requests_body_is_read_from_the_stream_put_in_place():
+    request = RequestFactory().post("/", data=b"", content_type="application/json")
+    body = b'{"read": "from here"}'
+
+    compat.replace_request_stream(request, io.BytesIO(body))
+    request.META["CONTENT_LENGTH"] = str(len(body))
+
+    assert request.body == body
+
+
+def test_a_model_forms_model_validation_errors_go_through_update_errors():
+    """The registry's admin forms override ModelForm._update_errors to drop an error they
+    have no field to show on (models_registry/admin/forms.py): Django must still report the
+    model's validation errors through it."""
+    Group.objects.create(name="compat-taken")
+    passed = []
+
+    class GroupForm(forms.ModelForm):
+        class Meta:
+            model = Group
+            fields = ["name"]
+
+        def _update_errors(self, errors):
+            passed.append(errors)
+            super()._update_errors(errors)
+
+    form = GroupForm(data={"name": "compat-taken"})
+
+    assert not form.is_valid()
+    assert list(form.errors) == ["name"]
+    assert len(passed) == 1
