@@ -68,7 +68,7 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _cycle_collector_left_on():
-    """Imports pause Python's cycle collector (models_registry/importing/cycle_collector.py);
+    """The import_models command pauses Python's cycle collector (models_registry/importing/cycle_collector.py);
     no test, and nothing it runs, may leave it off for the tests after it."""
     yield
     assert gc.isenabled(), "Python's cycle collector was left off"

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 
 from accounts.models import ServiceToken
+from accounts.reauthentication import ReauthenticatedDeleteMixin
 from accounts.services import api_token_create, api_tokens_revoke
 from audit.changelists import GuardedChangeListMixin
-from models_registry.admin.reference import ReauthenticatedDeleteMixin
 
 
 class NewTokenForm(forms.ModelForm):

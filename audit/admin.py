@@ -16,7 +16,7 @@ from audit.exports import audit_csv
 from audit.filtersets import AuditEntryFilterSet
 from audit.models import AuditEntry, SecurityEvent
 from audit.retention import RETENTION_OBJECT_TYPE
-from llm_admin.paginators import EstimatedCountPaginator
+from common.paginators import EstimatedCountPaginator
 
 
 class ReadOnlyAdmin(GuardedChangeListMixin, admin.ModelAdmin):

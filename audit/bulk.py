@@ -8,12 +8,7 @@ from collections.abc import Mapping
 import orjson
 from django.db import connections, models, router
 
-IDS_PER_STATEMENT = 5000  # keeps id lists within every backend's parameter limit
-
-
-def batched(items: list, size: int = IDS_PER_STATEMENT):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+from common.compat import prepare_related_fields_for_save
 
 
 def insert_select(target: type[models.Model], queryset: models.QuerySet, columns: Mapping, *, returning=()):
@@ -117,7 +112,7 @@ def insert_objects(objects: list[models.Model]) -> None:
         model._base_manager.bulk_create(objects, batch_size=2000)
         return
     for obj, pk in zip(objects, _allocate_ids(model, len(objects), connection), strict=True):
-        obj._prepare_related_fields_for_save(operation_name="insert_objects")  # as bulk_create does
+        prepare_related_fields_for_save(obj, operation_name="insert_objects")  # as bulk_create does
         obj.pk = pk
     fields = model._meta.concrete_fields
     rows = [tuple(field.pre_save(obj, True) for field in fields) for obj in objects]

@@ -13,9 +13,24 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+
 from audit.choices import ChangeSource
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+REASON_MAX_LENGTH = 500
+REASON_VALIDATOR = MaxLengthValidator(REASON_MAX_LENGTH)
+
+
+def validate_reason(reason: str) -> None:
+    """A reason given with a change (the API's X-Change-Reason, the bulk request's reason, the
+    admin's field, a command's --reason): at most REASON_MAX_LENGTH characters, refused
+    rather than cut, so that what the audit log keeps is what was said."""
+    try:
+        REASON_VALIDATOR(reason)
+    except ValidationError as error:
+        raise ValidationError({"reason": error.messages}) from error
 
 
 def new_request_id() -> str:

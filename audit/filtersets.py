@@ -8,7 +8,7 @@ from django_filters.fields import IsoDateTimeField
 
 from audit.choices import AuditAction, ChangeSource, SecurityEventType
 from audit.models import AuditEntry, SecurityEvent
-from models_registry.parsing import parse_datetime
+from common.parsing import parse_datetime
 
 
 class UTCDateTimeField(IsoDateTimeField):

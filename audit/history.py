@@ -20,6 +20,7 @@ from simple_history.models import HistoricalRecords
 from audit.context import current_change
 from audit.models import AppendOnlyHistoricalQuerySet, HistoryStamp
 from audit.writer import record_object_change
+from common.decimals import decimal_text
 
 
 def history_user(instance=None, request=None, **kwargs):
@@ -47,12 +48,6 @@ def json_value(field: models.Field, value):
     if isinstance(value, datetime.date | datetime.datetime):
         return value.isoformat()
     return value
-
-
-def decimal_text(value: decimal.Decimal) -> str:
-    """Plain notation without trailing zeros: Decimal('2.5000') -> '2.5'."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @functools.cache

@@ -23,6 +23,7 @@ from audit.chain import chain_links
 from audit.choices import AuditAction
 from audit.models import AuditEntry, AuditLink, HistoryStamp
 from audit.writer import record_log_entry
+from common.compat import raw_delete
 
 # The key in a retention entry's `changes` naming where the kept chain starts.
 CHAIN_START = "audit chain start"
@@ -67,7 +68,7 @@ def prune_history(*, before, dry_run: bool = False) -> RetentionResult:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL llm_admin.retention = 'on'")
         for queryset in plans.values():
-            queryset._raw_delete(queryset.db)  # QuerySet.delete() is refused on log models, on purpose
+            raw_delete(queryset)  # QuerySet.delete() is refused on log models, on purpose
         changes = {label: {"old": count, "new": 0} for label, count in counts.items() if count}
         if last_pruned is not None:
             changes[CHAIN_START] = {"old": None, "new": {"position": cut, "digest": last_pruned}}

@@ -1,4 +1,4 @@
-"""Login events into the security log (connected in AuditConfig.ready)."""
+"""Sign-ins and refused calls into the security log (connected in AuditConfig.ready)."""
 
 from audit.choices import SecurityEventType
 from audit.security import record_security_event
@@ -15,3 +15,7 @@ def on_logout(sender, request, user, **kwargs):
 def on_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))
     record_security_event(SecurityEventType.LOGIN_FAILED, request=request, user=None, username=username)
+
+
+def on_request_refused(sender, request, detail, **kwargs):
+    record_security_event(SecurityEventType.PERMISSION_DENIED, request=request, detail=detail)

@@ -19,11 +19,13 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from audit.bulk import batched, insert_rows, insert_select
+from audit.bulk import insert_rows, insert_select
 from audit.chain import chained_text_sql, entries_written
 from audit.choices import ACTION_BY_HISTORY_TYPE, HISTORY_TYPE_BY_ACTION, AuditAction
 from audit.context import current_change
 from audit.models import AuditEntry, audit_parent
+from common.batches import batched
+from common.compat import save_history_record
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,8 @@ def record_object_change(
 ) -> None:
     """The records of one object's change, saved or deleted through the ORM (its history
     signal): simple-history's row for it, and its audit entry, at one time."""
-    timestamp = timezone.now()
-    instance._history_date = timestamp  # the record and its entry share one time
-    try:
-        HistoricalRecords.create_historical_record(history, instance, history_type, using=using)
-    finally:
-        del instance._history_date
+    timestamp = timezone.now()  # the record and its entry share one time
+    save_history_record(history, instance, history_type, at=timestamp, using=using)
     entry = AuditEntry.objects.create(**_entry(instance, ACTION_BY_HISTORY_TYPE[history_type], changes, timestamp))
     entries_written([entry.pk], using=entry._state.db)
 

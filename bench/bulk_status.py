@@ -16,10 +16,11 @@ from audit.models import AuditEntry
 from bench.database import tidy
 from bench.harness import Measurement, Report, measure
 from bench.seeding import seed_models
+from common.batches import batched
 from models_registry.choices import BulkAction, ModelStatus
 from models_registry.models import AIModel
 from models_registry.services import aimodel_bulk_apply
-from models_registry.services.bulk import CHUNK_SIZE, BulkResult, batched
+from models_registry.services.bulk import CHUNK_SIZE, BulkResult
 from models_registry.services.catalog import registry_write
 
 TITLE = "Bulk status change with full audit"

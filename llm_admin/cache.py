@@ -18,16 +18,32 @@ import time
 
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from prometheus_client import Counter
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from observability.metrics import CACHE_UNAVAILABLE
-
 logger = logging.getLogger(__name__)
 monotonic = time.monotonic  # the breaker's clock (tests move it instead of sleeping)
 FAILURES = (RedisConnectionError, RedisTimeoutError)
+# The cache's own metrics, exposed by GET /metrics with the rest (observability/metrics.py).
+CACHE_LOOKUPS = Counter(
+    "llm_admin_cache_lookups",
+    "Reads of a cached value, by cache (model_options, dashboard) and result: hit, miss (computed from "
+    "the database and stored), or unavailable (the cache failed or its circuit breaker is open).",
+    ["cache", "result"],
+)
+CACHE_UNAVAILABLE = Counter(
+    "llm_admin_cache_unavailable",
+    "Calls to the shared cache (Redis) that failed, by reason: error (a connection error or timeout, "
+    "which opens the circuit breaker) or circuit_open (skipped while the breaker is open).",
+    ["reason"],
+)
+
+
+def cache_lookup(cache: str, result: str) -> None:
+    CACHE_LOOKUPS.labels(cache=cache, result=result).inc()
 
 
 class CacheUnavailable(Exception):

@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream, WSGIRequest
 from django.utils.functional import SimpleLazyObject
 
+from common.compat import replace_request_stream
 from llm_admin.api.errors import error_response
 from llm_admin.api.exceptions import PayloadTooLarge
 
@@ -36,7 +37,9 @@ class ChunkedRequestBodyMiddleware:
             # Django bounded the stream at the (absent) Content-Length, i.e. to nothing; it is
             # bounded at one byte past the limit instead, which is all `body` reads.
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            request._stream = LimitedStream(request.META["wsgi.input"], sys.maxsize if limit is None else limit + 1)
+            replace_request_stream(
+                request, LimitedStream(request.META["wsgi.input"], sys.maxsize if limit is None else limit + 1)
+            )
         try:
             body = request.body
         except RequestDataTooBig:

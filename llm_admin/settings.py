@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "axes",
+    "common",
     "audit",
     "accounts",
     "models_registry",

@@ -19,7 +19,7 @@ admin.site.index_title = "Model registry"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("llm_admin.api.urls")),
+    path("api/v1/", include("llm_admin.api_urls")),
     path("v1/models", OpenAIModelListView.as_view(), name="openai-models"),
     # [\s\S], not ".": a name with a newline is still a name to look up (and a JSON 404).
     re_path(r"^v1/models/(?P<name>[\s\S]+)\Z", OpenAIModelDetailView.as_view(), name="openai-model"),

@@ -11,12 +11,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.filtersets import UTCDateTimeFilter
+from common.parsing import StrictDecimalField, StrictIntegerField
 from models_registry.choices import Capability, ModelStatus, ModelType
 from models_registry.folding import fold
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, Provider, RegisteredName
 from models_registry.models.aimodels import CONTEXT_WINDOW_RANGE, COST_DECIMAL_PLACES, COST_DIGITS, is_name
 from models_registry.models.providers import PROVIDER_SLUG_VALIDATOR
-from models_registry.parsing import StrictDecimalField, StrictIntegerField
 
 SLUG_PATTERN = PROVIDER_SLUG_VALIDATOR.regex  # provider and industry slugs
 COST_LIMIT = Decimal(10) ** (COST_DIGITS - COST_DECIMAL_PLACES)  # prices are below this
@@ -35,7 +35,7 @@ ORDERING_FIELDS = {
 
 
 class WholeNumberFilter(django_filters.NumberFilter):
-    """ASCII digits only (models_registry/parsing.py): `128000.5`, full-width digits and `1_000` are a 400."""
+    """ASCII digits only (common/parsing.py): `128000.5`, full-width digits and `1_000` are a 400."""
 
     field_class = StrictIntegerField
 

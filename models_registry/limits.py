@@ -30,13 +30,15 @@ from contextlib import suppress
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
 from django.utils.deconstruct import deconstructible
+
+# A change's reason is the audit log's (audit.context); listed here with every other limit.
+from audit.context import REASON_MAX_LENGTH as REASON_MAX_LENGTH
+from audit.context import validate_reason as validate_reason
 
 # Text fields, in characters. Names are 200 (AIModel.NAME_MAX_LENGTH and the CharFields).
 DESCRIPTION_MAX_LENGTH = 4_000
 DISPLAY_NAME_MAX_LENGTH = 200
-REASON_MAX_LENGTH = 500
 COMPONENT_TYPE_MAX_LENGTH = 50
 COMPONENT_ID_MAX_LENGTH = 200
 COMPONENT_NAME_MAX_LENGTH = 200
@@ -174,16 +176,3 @@ def count_problem(items: list, limit: int, noun: str) -> str | None:
     if len(items) > limit:
         return f"Ensure there are at most {limit} {noun} (there are {len(items)})."
     return None
-
-
-REASON_VALIDATOR = MaxLengthValidator(REASON_MAX_LENGTH)
-
-
-def validate_reason(reason: str) -> None:
-    """A reason given with a change (the API's X-Change-Reason, the bulk request's reason, the
-    admin's field, a command's --reason): at most REASON_MAX_LENGTH characters, refused
-    rather than cut, so that what the audit log keeps is what was said."""
-    try:
-        REASON_VALIDATOR(reason)
-    except ValidationError as error:
-        raise ValidationError({"reason": error.messages}) from error

@@ -11,12 +11,12 @@ from decimal import Decimal
 
 from import_export import fields, resources, widgets
 
-from audit.history import decimal_text
+from common.decimals import decimal_text
+from common.parsing import parse_date, parse_decimal, parse_integer
 from models_registry import json_text
 from models_registry.limits import IMPORT_MAX_JSON_DEPTH
 from models_registry.models import AIModel
 from models_registry.models.aimodels import DESCRIBED_FIELDS
-from models_registry.parsing import parse_date, parse_decimal, parse_integer
 
 
 class StrictWidget(widgets.Widget):
@@ -51,7 +51,7 @@ class OptionalTextWidget(TextWidget):
 
 
 def _parsed(parse, value):
-    """`parse(value)` (models_registry/parsing.py), None for an empty cell."""
+    """`parse(value)` (common/parsing.py), None for an empty cell."""
     return None if is_empty(value) else parse(value)
 
 

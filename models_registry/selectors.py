@@ -17,14 +17,14 @@ from django.utils import timezone
 from audit.events import MODEL_OBJECT_TYPE
 from audit.feed import FeedFilter
 from audit.models import AuditEntry
-from llm_admin import estimates
+from common import estimates
 from llm_admin.api import streaming
+from llm_admin.cache import cache_lookup
 from models_registry.choices import ModelStatus
 from models_registry.filtersets import AIModelFilterSet
 from models_registry.folding import fold
 from models_registry.models import AIModel, CatalogVersion, ModelDependency, Provider, RegisteredName
 from models_registry.models.aimodels import is_name
-from observability.metrics import cache_lookup
 
 
 @dataclass(frozen=True)
@@ -343,21 +343,21 @@ def _estimated_counts() -> dict | None:
     total = estimates.table_rows(AIModel)
     if total is None or total <= estimates.EXACT_COUNT_LIMIT:
         return None
-    common = {name: estimates.common_values(AIModel, name) for name in ("status", "model_type", "provider")}
-    if None in common.values():
+    frequent = {name: estimates.common_values(AIModel, name) for name in ("status", "model_type", "provider")}
+    if None in frequent.values():
         return None
-    providers = Provider.objects.in_bulk([int(pk) for pk in common["provider"]])
+    providers = Provider.objects.in_bulk([int(pk) for pk in frequent["provider"]])
 
     def ranked(rows):
         return sorted(rows, key=lambda row: (-row[1], row[0]))
 
     return {
         "total": total,
-        "by_status": ranked((value, n, value) for value, n in common["status"].items()),
-        "by_type": ranked((value, n, value) for value, n in common["model_type"].items()),
+        "by_status": ranked((value, n, value) for value, n in frequent["status"].items()),
+        "by_type": ranked((value, n, value) for value, n in frequent["model_type"].items()),
         "by_provider": ranked(
             (providers[int(pk)].slug, n, providers[int(pk)].slug)
-            for pk, n in common["provider"].items()
+            for pk, n in frequent["provider"].items()
             if int(pk) in providers
         )[:12],
     }

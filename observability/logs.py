@@ -13,9 +13,11 @@ import datetime
 import logging
 
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject, empty
+from django.utils.functional import SimpleLazyObject
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
+
+from common.compat import lazy_object_evaluated
 
 CONTEXT_FIELDS = ("request_id", "user", "door")
 
@@ -24,7 +26,7 @@ def known_username(request) -> str:
     """The request's user's name if it is known already, "" otherwise. Never looks the user
     up: a log line must not cost a query (nor fail when the database does)."""
     user = vars(request).get("user") if request is not None else None  # set by auth middleware or DRF
-    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+    if user is None or (isinstance(user, SimpleLazyObject) and not lazy_object_evaluated(user)):
         return ""
     return user.get_username() if getattr(user, "is_authenticated", False) else ""
 

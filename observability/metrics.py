@@ -23,6 +23,8 @@ from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metr
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from webhooks import selectors as webhook_selectors
+
 logger = logging.getLogger(__name__)
 # No `_created` series beside every counter and histogram: they double the exposition, and
 # Prometheus reads a restart from a counter's drop anyway.
@@ -54,18 +56,6 @@ DATABASE_SECONDS = Histogram(
     ["view"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-CACHE_LOOKUPS = Counter(
-    "llm_admin_cache_lookups",
-    "Reads of a cached value, by cache (model_options, dashboard) and result: hit, miss (computed from "
-    "the database and stored), or unavailable (the cache failed or its circuit breaker is open).",
-    ["cache", "result"],
-)
-CACHE_UNAVAILABLE = Counter(
-    "llm_admin_cache_unavailable",
-    "Calls to the shared cache (Redis) that failed, by reason: error (a connection error or timeout, "
-    "which opens the circuit breaker) or circuit_open (skipped while the breaker is open).",
-    ["reason"],
-)
 
 
 def method_label(method: str | None) -> str:
@@ -73,18 +63,12 @@ def method_label(method: str | None) -> str:
     return method if method in METHODS else OTHER_METHOD
 
 
-def cache_lookup(cache: str, result: str) -> None:
-    CACHE_LOOKUPS.labels(cache=cache, result=result).inc()
-
-
 class WebhookQueueCollector:
     """The worker's queue as the database holds it, read when scraped (three indexed reads)."""
 
     def collect(self):
-        from webhooks.selectors import queue_depth  # the app registry is ready by the first scrape
-
         try:
-            depth = queue_depth()
+            depth = webhook_selectors.queue_depth()
         except DatabaseError:
             # Every other metric is still worth answering (all the more while the database fails).
             logger.warning("metrics: the webhook queue could not be read", exc_info=True)

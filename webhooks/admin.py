@@ -7,9 +7,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
+from accounts.reauthentication import ReauthenticatedDeleteMixin
 from audit.changelists import GuardedChangeListMixin
 from audit.choices import EventType
-from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from webhooks.selectors import model_names, models_named, provider_names, providers_named
 from webhooks.services import (

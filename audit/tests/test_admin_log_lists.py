@@ -11,7 +11,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from audit.security import record_security_event
 from audit.tests.factories import AuditEntryFactory
-from llm_admin import estimates
+from common import estimates
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,8 @@ from django.template import loader
 from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from audit.choices import SecurityEventType
-from audit.security import record_security_event
 from llm_admin.api.renderers import dumps
+from llm_admin.api.signals import request_refused
 
 API_PREFIXES = ("/api/", "/v1/")
 API_PATHS = ("/metrics",)  # answered in the API's shapes too
@@ -102,7 +101,7 @@ def server_error(request):
 
 def csrf_failure(request, reason=""):
     """A refused request is a denial: it goes to the security log, whichever door."""
-    record_security_event(SecurityEventType.PERMISSION_DENIED, request=request, detail={"status": 403, "csrf": reason})
+    request_refused.send(sender=csrf_failure, request=request, detail={"status": 403, "csrf": reason})
     if not is_api(request):
         return csrf.csrf_failure(request, reason)
     return json_error(request, f"CSRF failed: {reason}", status=403, code="csrf_failed")

@@ -1,5 +1,11 @@
-"""One exception handler: Django's and the services' errors in DRF's shapes, and every
-refused call in the security log."""
+"""One exception handler: Django's errors, and the errors each app registers, in DRF's
+shapes; every refused call announced (`request_refused`), for the security log.
+
+The framework knows no app: an app whose services raise errors of their own registers how
+the API answers them (`register_error_response`) from its AppConfig.ready().
+"""
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
@@ -10,10 +16,25 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from audit.choices import SecurityEventType
-from audit.security import record_security_event
 from llm_admin.api.errors import DATABASE_UNAVAILABLE_MESSAGE, caused_by_database
-from models_registry.services import HasDependenciesError, StaleVersionError
+from llm_admin.api.signals import request_refused
+
+ErrorResponse = Callable[[Exception], Response]
+# {error class: how the API answers it}, filled by the apps that raise them.
+ERROR_RESPONSES: dict[type[Exception], ErrorResponse] = {}
+
+
+def register_error_response(error: type[Exception], respond: ErrorResponse) -> None:
+    """The API answers `error` (and its subclasses) with `respond(exc)`."""
+    ERROR_RESPONSES[error] = respond
+
+
+def registered_response(exc: Exception) -> Response | None:
+    for cls in type(exc).__mro__:
+        respond = ERROR_RESPONSES.get(cls)
+        if respond is not None:
+            return respond(exc)
+    return None
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -29,18 +50,12 @@ class DatabaseUnavailable(exceptions.APIException):
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, HasDependenciesError):
-        return Response(
-            {"detail": str(exc), "dependencies": [d.as_dict() for d in exc.dependents]}, status=status.HTTP_409_CONFLICT
-        )
+    response = registered_response(exc)
+    if response is not None:
+        return response
     if isinstance(exc, ProtectedError):
         used_by = sorted({str(obj) for obj in exc.protected_objects})[:50]
         return Response({"detail": "It is still in use.", "used_by": used_by}, status=status.HTTP_409_CONFLICT)
-    if isinstance(exc, StaleVersionError):
-        return Response(
-            {"detail": "The model changed since the version you sent (If-Match); nothing was changed."},
-            status=status.HTTP_412_PRECONDITION_FAILED,
-        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, RequestDataTooBig):
@@ -53,10 +68,9 @@ def exception_handler(exc, context):
     if isinstance(exc, DatabaseUnavailable):
         response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.PermissionDenied):
-        request = context.get("request")
-        record_security_event(
-            SecurityEventType.PERMISSION_DENIED,
-            request=request,
+        request_refused.send(
+            sender=exception_handler,
+            request=context.get("request"),
             detail={"status": response.status_code, "view": type(context.get("view")).__name__},
         )
     return response

@@ -3,16 +3,15 @@
 Every operation lists each error status it can really give, with that error's body, derived
 from the view itself (who may call it, whether it takes input, names an object, honours
 If-Match, deletes something others point at), so that a new view or a new rule is described
-without being listed here. And every text field the registry's one text rule guards carries
-that rule as a pattern, so the schema refuses what the server refuses.
+without being listed here. And every text field a model guards with a text rule carries
+that rule as a pattern (the model states it: `request_text_patterns()`, as the registry's
+models do for their one text rule), so the schema refuses what the server refuses.
 """
 
 from django.db import models
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import permissions, serializers
-
-from models_registry.models.base import TEXT_PATTERN, RegistryModel
 
 ERROR = "Error"
 FIELD_ERRORS = "FieldErrors"
@@ -164,22 +163,23 @@ class AutoSchema(openapi.AutoSchema):
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request":
-            for name in self._registry_text_fields(serializer):
+            for name, pattern in self._text_patterns(serializer).items():
                 field_schema = schema["properties"].get(name)
                 if field_schema and field_schema.get("type") == "string" and "pattern" not in field_schema:
-                    field_schema["pattern"] = TEXT_PATTERN
+                    field_schema["pattern"] = pattern
         return schema
 
     @staticmethod
-    def _registry_text_fields(serializer) -> list[str]:
-        """The serializer's plain text fields that write a text field of a registry model, where
-        the one text rule applies (no control characters)."""
+    def _text_patterns(serializer) -> dict[str, str]:
+        """{name: pattern} of the serializer's plain text fields that write a model field its
+        model guards with a text rule (a model says which: `request_text_patterns()`)."""
         model = getattr(getattr(serializer, "Meta", None), "model", None)
-        if model is None or not issubclass(model, RegistryModel):
-            return []
-        text_fields = {field.name for field in model._checked_fields()[0]}
-        return [
-            name
+        patterns_of = getattr(model, "request_text_patterns", None)
+        if patterns_of is None:
+            return {}
+        patterns = patterns_of()
+        return {
+            name: patterns[field.source]
             for name, field in serializer.fields.items()
-            if isinstance(field, serializers.CharField) and field.source in text_fields
-        ]
+            if isinstance(field, serializers.CharField) and field.source in patterns
+        }

@@ -14,11 +14,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.reauthentication import ReauthenticatedDeleteMixin
 from accounts.views import reauthentication_redirect
 from audit.changelists import GuardedChangeListMixin, filtered_queryset
-from audit.history import decimal_text
 from audit.models import AuditEntry
-from llm_admin.paginators import EstimatedCountPaginator
+from common.decimals import decimal_text
+from common.paginators import EstimatedCountPaginator
 from models_registry.admin.drift import CHANGE_RIGHT, drift_accept, drift_upload
 from models_registry.admin.filters import (
     CapabilityFilter,
@@ -32,7 +33,6 @@ from models_registry.admin.filters import (
 )
 from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for, refusal_messages
 from models_registry.admin.imports import import_confirm, import_upload
-from models_registry.admin.reference import ReauthenticatedDeleteMixin
 from models_registry.admin.retiring import move_dependents_offer, move_dependents_view
 from models_registry.admin.revert import REVERT_RIGHT, revert_entry_view, revert_request_view
 from models_registry.api.representation import represent

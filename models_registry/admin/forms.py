@@ -8,11 +8,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from audit.history import decimal_text
+from common.decimals import decimal_text
+from common.parsing import StrictDateField, StrictDecimalField, StrictFloatField, StrictIntegerField
 from models_registry.choices import Capability
 from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelIndustryProfile
-from models_registry.parsing import StrictDateField, StrictDecimalField, StrictFloatField, StrictIntegerField
 from models_registry.selectors import aimodel_seen_entry
 from models_registry.services import StaleVersionError
 from models_registry.services.aimodels import editable_field_names

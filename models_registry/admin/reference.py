@@ -4,26 +4,10 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, ProtectedError
 
-from accounts.views import reauthentication_redirect
+from accounts.reauthentication import ReauthenticatedDeleteMixin
 from audit.changelists import GuardedChangeListMixin
 from models_registry.models import Industry, ModelDependency, Provider
 from models_registry.services import dependency_unregister, reference_delete, reference_save
-
-
-class ReauthenticatedDeleteMixin:
-    """Deleting asks for the password again when the last sign-in is old."""
-
-    def delete_view(self, request, object_id, extra_context=None):
-        if request.method == "POST":
-            redirect = reauthentication_redirect(request)
-            if redirect is not None:
-                return redirect
-        return super().delete_view(request, object_id, extra_context)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 class ReferenceAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.ModelAdmin):

@@ -1,4 +1,4 @@
-"""Serializer fields that take only the JSON type they name (models_registry/parsing.py).
+"""Serializer fields that take only the JSON type they name (common/parsing.py).
 
 DRF's own are lenient in ways that get stored: CharField turns 1 into "1" and trims NEL
 and NBSP, IntegerField and DecimalField read full-width digits and "1_000", DateField reads
@@ -8,7 +8,7 @@ and NBSP, IntegerField and DecimalField read full-width digits and "1_000", Date
 from django.db import models
 from rest_framework import serializers
 
-from models_registry.parsing import parse_date, parse_decimal, parse_integer
+from common.parsing import parse_date, parse_decimal, parse_integer
 
 
 class StrictCharField(serializers.CharField):

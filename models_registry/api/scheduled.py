@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from common.parsing import parse_datetime
 from llm_admin.api.permissions import requires
 from models_registry.api.fields import StrictCharField
 from models_registry.api.serializers import ModelReferenceField
@@ -19,7 +20,6 @@ from models_registry.api.views import AsciiIdLookupMixin
 from models_registry.choices import ScheduledStatus
 from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import ScheduledChange
-from models_registry.parsing import parse_datetime
 from models_registry.services.scheduled import NotPendingError, scheduled_change_cancel, scheduled_change_create
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from audit.choices import ChangeSource
-from models_registry.importing import cycle_collector
 from models_registry.importing.apply import apply_plan
 from models_registry.importing.plan import (
     INVALID,
@@ -66,7 +65,7 @@ def import_models(
     """Apply every valid row, or (by default) nothing at all when any row is invalid."""
     reason = f"import {source.name}: {reason}" if reason else f"import {source.name}"
     try:
-        with cycle_collector.paused(), transaction.atomic():
+        with transaction.atomic():
             plan = plan_import(source, progress)
             refused = any(row.kind == INVALID for row in plan.rows) and not skip_invalid
             applied = not dry_run and not refused

@@ -8,6 +8,7 @@ from django.utils import timezone
 from audit.bulk import insert_objects, insert_rows
 from audit.history import snapshot_changes
 from audit.writer import ObjectChange, record_changes
+from common.compat import raw_delete
 from models_registry.folding import fold
 from models_registry.importing.plan import NEW, UPDATE, ImportPlan, RowPlan
 from models_registry.models import AIModel, ModelIndustryProfile, Provider, RegisteredName
@@ -94,7 +95,7 @@ def _write_profiles(rows: list[RowPlan], timestamp) -> None:
     if deleted:
         record_changes(ModelIndustryProfile, "-", entries(deleted), timestamp)
         doomed: QuerySet = ModelIndustryProfile.objects.filter(pk__in=_ids(c.profile for c in deleted))
-        doomed._raw_delete(doomed.db)  # its history is written just above
+        raw_delete(doomed)  # its history is written just above
     insert_objects([c.profile for c in created])
     ModelIndustryProfile.objects.bulk_update([c.profile for c in updated], ["enabled", "settings"], batch_size=BATCH)
     record_changes(ModelIndustryProfile, "+", entries(created), timestamp)

@@ -16,7 +16,6 @@ from pathlib import Path
 from django.conf import settings
 
 from models_registry import json_text, limits
-from models_registry.importing import cycle_collector
 from models_registry.importing.litellm import litellm_rows
 from models_registry.importing.source import ImportFileError, SourceFile, SourceRow
 from models_registry.resources import COLUMNS, REQUIRED_COLUMNS, TEXT_COLUMNS, unescape_formula
@@ -76,8 +75,7 @@ def read_source(name: str, data: bytes, fmt: str | None = None) -> SourceFile:
         raise ImportFileError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
     reader = {"csv": _read_csv, "json": _read_json, "xlsx": _read_xlsx, "litellm": _read_litellm}[fmt]
     try:
-        with cycle_collector.paused():
-            rows, columns = reader(data)
+        rows, columns = reader(data)
     except RecursionError as error:  # each reader bounds nesting first; a traceback is never the answer
         raise ImportFileError("The file is nested too deeply to read.") from error
     return SourceFile(name=Path(name).name, format=fmt, rows=rows, columns=columns)

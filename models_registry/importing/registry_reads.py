@@ -1,7 +1,7 @@
 """What the registry holds already, read for a whole import in a few queries per 2,000
 names: each chunk is sent as one array parameter (`= ANY(%s)` on PostgreSQL)."""
 
-from audit.bulk import batched
+from common.batches import batched
 from models_registry.folding import fold
 from models_registry.models import AIModel, ModelIndustryProfile, RegisteredName
 from models_registry.models.aimodels import NameKey

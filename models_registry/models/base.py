@@ -138,6 +138,12 @@ class RegistryModel(models.Model):
             raise ValidationError(errors)
 
     @classmethod
+    def request_text_patterns(cls) -> dict[str, str]:
+        """{field: pattern} of the text fields the one text rule guards, which the OpenAPI
+        schema states for the request fields that write them (llm_admin.api.schema)."""
+        return {field.name: TEXT_PATTERN for field in cls._checked_fields()[0]}
+
+    @classmethod
     def _checked_fields(cls) -> tuple[list[models.Field], list[models.Field]]:
         """The model's text fields and JSON fields, listed once per model class."""
         if "_checked" not in cls.__dict__:

@@ -5,10 +5,10 @@ over them what the steps planned so far leave."""
 
 from dataclasses import dataclass, field
 
-from audit.bulk import batched
 from audit.choices import AuditAction
 from audit.events import MODEL_OBJECT_TYPE
 from audit.models import AuditEntry
+from common.batches import batched
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile
 from models_registry.reverting.values import REVERTIBLE, relations, rendered
 

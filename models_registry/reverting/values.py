@@ -3,7 +3,7 @@
 Entries hold the audit rendering (`audit.history.json_value`): decimals and dates as text,
 a related object by its natural key (a provider's or an industry's slug, a model's name).
 A revert writes those values back through the services, so they are parsed here by the
-parsers every door reads with (`models_registry/parsing.py`), and a related object is looked
+parsers every door reads with (`common/parsing.py`), and a related object is looked
 up by its natural key as it is now. To tell whether a field changed since an entry, the
 current value is rendered by the same function the entries were (`field_value`), so the
 two compare like with like.
@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from audit.history import audited_fields, field_value
+from common.parsing import parse_date, parse_datetime, parse_decimal
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, Provider
-from models_registry.parsing import parse_date, parse_datetime, parse_decimal
 
 # The registry models whose entries can be reverted, by the entries' object_type.
 REVERTIBLE = {

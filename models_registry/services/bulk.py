@@ -7,10 +7,11 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from audit.bulk import IDS_PER_STATEMENT, batched
 from audit.choices import AuditAction, ChangeSource
 from audit.history import snapshot_changes
 from audit.writer import ObjectChange, record_changes, record_same_change
+from common.batches import IDS_PER_STATEMENT, batched
+from common.compat import raw_delete
 from models_registry.choices import STATUS_BY_BULK_ACTION, BulkAction
 from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile, RegisteredName, ScheduledChange
 from models_registry.selectors import dependents_of
@@ -161,7 +162,7 @@ class _DeletePlan(_Plan):
                 ScheduledChange.objects.filter(model__in=chunk),
             )
             for queryset in (names, scheduled, profiles, models):
-                queryset._raw_delete(queryset.db)
+                raw_delete(queryset)
         connection.check_constraints(table_names=[ModelDependency._meta.db_table])
 
 

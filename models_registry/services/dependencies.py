@@ -3,10 +3,12 @@
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from audit.bulk import batched, insert_objects
+from audit.bulk import insert_objects
 from audit.context import change_context, current_change
 from audit.history import snapshot_changes
 from audit.writer import ObjectChange, record_changes
+from common.batches import batched
+from common.compat import raw_delete
 from models_registry.choices import ModelStatus
 from models_registry.models import AIModel, ModelDependency
 from models_registry.services.catalog import actor_name, registry_write
@@ -144,7 +146,7 @@ def _move(moving: list[ModelDependency], arriving: list[ModelDependency]) -> Non
     record_changes(ModelDependency, "-", removed, timestamp)
     for chunk in batched([row.pk for row in moving]):
         leaving = ModelDependency.objects.filter(pk__any=chunk)
-        leaving._raw_delete(leaving.db)
+        raw_delete(leaving)
     insert_objects(arriving)
     added = [ObjectChange(row, snapshot_changes(history, row, created=True)) for row in arriving]
     record_changes(ModelDependency, "+", added, timestamp)

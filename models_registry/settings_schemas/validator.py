@@ -17,11 +17,10 @@ from contextlib import contextmanager
 from fractions import Fraction
 
 from jsonschema import Draft202012Validator, ValidationError, validators
-from jsonschema import _keywords as keywords
-from jsonschema._utils import extras_msg, is_valid
 from referencing import Registry
 from referencing.exceptions import NoSuchResource
 
+from common.compat import jsonschema_resolve
 from models_registry.settings_schemas.patterns import search
 
 MAX_STEPS = 10_000  # keyword evaluations, values hashed for uniqueItems, enum members compared
@@ -96,6 +95,15 @@ def _additional_keys(instance: dict, schema: dict) -> list[str]:
     return [key for key in instance if key not in properties and not any(search(pattern, key) for pattern in patterns)]
 
 
+def is_valid(errors: Iterator[ValidationError]) -> bool:
+    return next(errors, None) is None
+
+
+def extras_msg(extras: list) -> tuple[str, str]:
+    """The unexpected keys, and the verb, of jsonschema's message about them."""
+    return ", ".join(repr(extra) for extra in extras), "was" if len(extras) == 1 else "were"
+
+
 def _additional_properties(validator, additional, instance, schema):
     """jsonschema's own, with the patterns run on RE2."""
     if not validator.is_type(instance, "object"):
@@ -123,9 +131,8 @@ def _evaluated_keys(validator, instance: dict, schema) -> set[str]:
     keys: set[str] = set()
     for keyword in REFERENCES:
         if schema.get(keyword) is not None:
-            resolved = validator._resolver.lookup(schema[keyword])
-            evolved = validator.evolve(schema=resolved.contents, _resolver=resolved.resolver)
-            keys |= _evaluated_keys(evolved, instance, resolved.contents)
+            evolved = jsonschema_resolve(validator, schema[keyword])
+            keys |= _evaluated_keys(evolved, instance, evolved.schema)
     properties = schema.get("properties")
     if validator.is_type(properties, "object"):
         keys |= properties.keys() & instance.keys()
@@ -202,7 +209,7 @@ def _multiple_of(validator, divisor, instance, schema):
     if not validator.is_type(instance, "number"):
         return
     try:
-        yield from keywords.multipleOf(validator, divisor, instance, schema)
+        yield from Draft202012Validator.VALIDATORS["multipleOf"](validator, divisor, instance, schema)
     except OverflowError:  # an integer too large for a float; exact arithmetic instead
         if (Fraction(instance) / Fraction(divisor)).denominator != 1:
             yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
@@ -210,7 +217,7 @@ def _multiple_of(validator, divisor, instance, schema):
 
 def _enum(validator, enums, instance, schema):
     _spend(len(enums) if isinstance(enums, list) else 1)
-    yield from keywords.enum(validator, enums, instance, schema)
+    yield from Draft202012Validator.VALIDATORS["enum"](validator, enums, instance, schema)
 
 
 def _counted(function):

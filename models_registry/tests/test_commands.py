@@ -801,7 +801,7 @@ def test_import_models_draws_a_progress_bar_on_a_terminal_for_long_imports():
     show(1000, 2000)
     show(2000, 2000)
 
-    drawn = command.stderr._out.getvalue()
+    drawn = command.stderr.getvalue()  # (the wrapped stream's)
     assert "\rChecking rows [###############...............] 1,000/2,000" in drawn
     assert "Checked 2,000 rows; writing…" in drawn
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from llm_admin import estimates
+from common import estimates
 from models_registry.models import AIModel
 from models_registry.selectors import dashboard_summary, upcoming_deprecations
 from models_registry.tests.factories import AIModelFactory, ProviderFactory

@@ -161,7 +161,5 @@ class TestEveryDoorSelectsTheSameModels(TestCase):
     def test_the_unfiltered_list_has_no_condition_so_a_huge_table_is_counted_from_the_estimate(self):
         cl = self.admin.get(CHANGELIST, {"q": "  "}).context_data["cl"]
 
-        assert (
-            not cl.queryset.query.where
-        )  # a condition the search added would cost every count (llm_admin/paginators.py)
+        assert not cl.queryset.query.where  # a condition the search added would cost every count (common/paginators.py)
         assert cl.queryset.count() == 6

@@ -1,16 +1,25 @@
-"""Imports pause Python's cycle collector while they run, and always turn it back on."""
+"""The import_models command pauses Python's cycle collector while it reads and imports a
+file, and always turns it back on. The admin's import pages never pause it: inside a web
+request the collector is the whole server process's, shared with every other request."""
 
 import gc
+import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
-from models_registry.importing import ImportFileError, import_models, read_source
+from models_registry import importing
+from models_registry.importing import readers
+from models_registry.models import AIModel
 from models_registry.tests.factories import ProviderFactory
 
 pytestmark = pytest.mark.django_db
 
-GOOD = b"name,provider\nmodel-a,openai\nmodel-b,openai\n"
-BAD = b"name,provider\nmodel-a,openai\nbad name!,openai\n"
+GOOD = "name,provider\nmodel-a,openai\nmodel-b,openai\n"
+BAD = "name,provider\nmodel-a,openai\nbad name!,openai\n"
 
 
 @pytest.fixture(autouse=True)
@@ -25,38 +34,64 @@ def collector_on():
         gc.disable()
 
 
-def test_the_collector_is_paused_while_rows_are_checked_and_on_again_after():
-    ProviderFactory(slug="openai")
+@pytest.fixture
+def collector_seen(monkeypatch) -> list[bool]:
+    """Whether the collector was on as the file was read, its rows checked, and applied."""
     seen = []
-    report = import_models(
-        read_source("m.csv", GOOD), actor=None, progress=lambda done, total: seen.append(gc.isenabled())
-    )
-    assert report.summary() == "created=2 updated=0 unchanged=0 invalid=0"
-    assert seen and not any(seen)
-    assert gc.isenabled()
+    for module, name in [(readers, "_read_csv"), (importing, "plan_import"), (importing, "apply_plan")]:
+        original = getattr(module, name)
+
+        def watched(*args, _original=original, **kwargs):
+            seen.append(gc.isenabled())
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, watched)
+    return seen
 
 
-def test_the_collector_is_on_again_after_a_refused_import():
+def a_csv(tmp_path, text: str) -> str:
+    path = tmp_path / "m.csv"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def run_import(*args) -> None:
+    call_command("import_models", *args, stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_the_command_pauses_the_collector_while_it_reads_checks_and_applies_and_turns_it_on_after(
+    tmp_path, collector_seen
+):
     ProviderFactory(slug="openai")
-    report = import_models(read_source("m.csv", BAD), actor=None)
-    assert not report.applied
+
+    run_import(a_csv(tmp_path, GOOD))
+
+    assert AIModel.objects.count() == 2
+    assert collector_seen == [False, False, False]
     assert gc.isenabled()
 
 
-def test_the_collector_is_on_again_after_a_file_that_cannot_be_read():
-    with pytest.raises(ImportFileError):
-        read_source("m.csv", b"name,provider,nonsense\nx,y,z\n")
+def test_the_collector_is_on_again_after_a_refused_import(tmp_path):
+    ProviderFactory(slug="openai")
+    with pytest.raises(CommandError):
+        run_import(a_csv(tmp_path, BAD))
     assert gc.isenabled()
 
 
-def test_an_import_leaves_a_collector_that_was_off_off():
+def test_the_collector_is_on_again_after_a_file_that_cannot_be_read(tmp_path):
+    with pytest.raises(CommandError):
+        run_import(a_csv(tmp_path, "name,provider,nonsense\nx,y,z\n"))
+    assert gc.isenabled()
+
+
+def test_an_import_leaves_a_collector_that_was_off_off(tmp_path):
     ProviderFactory(slug="openai")
     gc.disable()
-    import_models(read_source("m.csv", GOOD), actor=None)
+    run_import(a_csv(tmp_path, GOOD))
     assert not gc.isenabled()
 
 
-def test_the_collector_is_on_again_when_an_import_fails_midway(monkeypatch):
+def test_the_collector_is_on_again_when_an_import_fails_midway(tmp_path, monkeypatch):
     ProviderFactory(slug="openai")
 
     def broken_apply(plan, *, actor):
@@ -65,5 +100,23 @@ def test_the_collector_is_on_again_when_an_import_fails_midway(monkeypatch):
 
     monkeypatch.setattr("models_registry.importing.apply_plan", broken_apply)
     with pytest.raises(RuntimeError):
-        import_models(read_source("m.csv", GOOD), actor=None)
+        run_import(a_csv(tmp_path, GOOD))
     assert gc.isenabled()
+
+
+def test_the_admins_import_pages_never_pause_the_collector(make_user, collector_seen):
+    ProviderFactory(slug="openai")
+    client = Client()
+    client.force_login(make_user("admin", is_staff=True))
+
+    preview = client.post(
+        reverse("admin:models_registry_aimodel_import"),
+        {"file": SimpleUploadedFile("m.csv", GOOD.encode()), "format": ""},
+    )
+    done = client.post(reverse("admin:models_registry_aimodel_import_confirm"), {"token": preview.context["token"]})
+
+    assert done.status_code == 200
+    assert done.context["report"].applied
+    assert AIModel.objects.count() == 2
+    # Read and checked for the preview, read, checked and applied on confirming.
+    assert collector_seen == [True, True, True, True, True]

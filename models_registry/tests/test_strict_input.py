@@ -2,7 +2,7 @@
 admin, import files, query filters, command arguments), an integer is a JSON number
 without a fraction or ASCII digits, a decimal likewise, a date YYYY-MM-DD, a list of
 names a list of strings; names are never trimmed and carry no bidi or zero-width
-characters. One parser (models_registry/parsing.py) and one text rule
+characters. One parser (common/parsing.py) and one text rule
 (models_registry/models/base.py) serve every door."""
 
 # ruff: noqa: RUF001 (full-width and other scripts' digits are what this file is about)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import api_token_create
 from audit.context import change_context, new_request_id
-from models_registry.parsing import integer_argument
+from common.parsing import integer_argument
 
 
 def expiry(days: int | None) -> datetime.timedelta | None:

@@ -10,7 +10,7 @@ from accounts.management.commands.create_api_token import expiry
 from accounts.roles import ROLE_GROUPS
 from accounts.services import api_token_create, service_account_save
 from audit.context import change_context, new_request_id
-from models_registry.parsing import integer_argument
+from common.parsing import integer_argument
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from audit.database_roles import RoleError, create_app_role, owner_connection
-from models_registry.management.runs import EXIT_BAD_INPUT
+from audit.management.runs import EXIT_BAD_INPUT
 
 
 class Command(BaseCommand):

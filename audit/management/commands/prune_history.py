@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from audit.database_roles import owner_connection
+from audit.management.runs import EXIT_BAD_INPUT, add_actor_arguments, command_run
 from audit.retention import prune_history
-from models_registry.management.runs import EXIT_BAD_INPUT, add_actor_arguments, command_run
-from models_registry.parsing import parse_datetime
+from common.parsing import parse_datetime
 
 
 class Command(BaseCommand):

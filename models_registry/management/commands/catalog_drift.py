@@ -6,9 +6,9 @@ run on a schedule against the providers' own catalogs."""
 import orjson
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.management.runs import EXIT_BAD_INPUT
 from models_registry.importing import FORMATS, ImportFileError, read_path
 from models_registry.importing.drift import catalog_drift
-from models_registry.management.runs import EXIT_BAD_INPUT
 
 EXIT_DRIFTED = 1
 

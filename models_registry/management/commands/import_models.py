@@ -3,9 +3,16 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.choices import ChangeSource
-from models_registry.importing import FORMATS, ImportConflictError, ImportFileError, import_models, read_path
+from audit.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED, add_actor_arguments, command_run
+from models_registry.importing import (
+    FORMATS,
+    ImportConflictError,
+    ImportFileError,
+    cycle_collector,
+    import_models,
+    read_path,
+)
 from models_registry.importing.plan import no_progress
-from models_registry.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED, add_actor_arguments, command_run
 
 PROGRESS_WIDTH = 30
 
@@ -25,7 +32,8 @@ class Command(BaseCommand):
         add_actor_arguments(parser)
 
     def handle(self, *args, file, format, dry_run, skip_invalid, actor, reason, **options):
-        with command_run(actor=actor, reason=reason, source=ChangeSource.IMPORT) as run:
+        # The collector is paused for the run: a command is a process of its own.
+        with cycle_collector.paused(), command_run(actor=actor, reason=reason, source=ChangeSource.IMPORT) as run:
             try:
                 source = read_path(file, format)
             except ImportFileError as error:
@@ -55,16 +63,23 @@ class Command(BaseCommand):
 
     def progress_bar(self, rows: int):
         """A bar on standard error while rows are checked, for long imports at a terminal."""
-        stream = self.stderr._out
-        if rows < 1000 or not stream.isatty():
+        if rows < 1000 or not self.stderr.isatty():
             return no_progress
+
+        def draw(text: str) -> None:
+            # As written: no line ending added, and not in the style of the command's errors.
+            self.stderr.write(text, style_func=unstyled, ending="")
 
         def show(done: int, total: int) -> None:
             filled = done * PROGRESS_WIDTH // total
             bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
-            stream.write(f"\rChecking rows [{bar}] {done:,}/{total:,}")
+            draw(f"\rChecking rows [{bar}] {done:,}/{total:,}")
             if done == total:
-                stream.write("\rChecked {:,} rows; writing…{}\n".format(total, " " * PROGRESS_WIDTH))
-            stream.flush()
+                draw("\rChecked {:,} rows; writing…{}\n".format(total, " " * PROGRESS_WIDTH))
+            self.stderr.flush()
 
         return show
+
+
+def unstyled(text: str) -> str:
+    return text

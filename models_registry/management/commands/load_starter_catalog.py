@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from audit.choices import ChangeSource
+from audit.management.runs import EXIT_REFUSED, add_actor_arguments, command_run
 from models_registry.importing import import_models, read_source
-from models_registry.management.runs import EXIT_REFUSED, add_actor_arguments, command_run
 from models_registry.models import Provider
 from models_registry.services import reference_save
 

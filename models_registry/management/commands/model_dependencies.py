@@ -5,8 +5,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED
 from models_registry.folding import fold
-from models_registry.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED
 from models_registry.models import ModelDependency
 from models_registry.selectors import aimodels_by_name, dependents_of
 

@@ -3,8 +3,8 @@
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED, add_actor_arguments, command_run
 from models_registry.folding import fold
-from models_registry.management.runs import EXIT_BAD_INPUT, EXIT_REFUSED, add_actor_arguments, command_run
 from models_registry.models.aimodels import is_name
 from models_registry.selectors import aimodels_by_name
 from models_registry.services import TargetNotActiveError, aimodel_move_dependents

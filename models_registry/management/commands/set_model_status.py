@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.choices import ChangeSource
+from audit.management.runs import EXIT_REFUSED, add_actor_arguments, command_run
 from models_registry.choices import STATUS_BY_BULK_ACTION, ModelStatus
 from models_registry.folding import fold
-from models_registry.management.runs import EXIT_REFUSED, add_actor_arguments, command_run
 from models_registry.models.aimodels import is_name
 from models_registry.selectors import aimodels_by_name
 from models_registry.services import aimodel_bulk_apply

@@ -1,4 +1,4 @@
-"""The ids and names of an `__any` lookup (models/fields.py) go to PostgreSQL as the text
+"""The ids and names of an `__any` lookup (common/lookups.py) go to PostgreSQL as the text
 of one array literal, built in Python: every value must arrive as it was, whatever it holds."""
 
 import pytest
@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
+from common.lookups import array_literal
 from models_registry.models import RegisteredName
-from models_registry.models.fields import array_literal
 from models_registry.tests.factories import AIModelFactory
 
 # What an array literal gives meaning to, and what SQL quoting does.

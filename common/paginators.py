@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
 
-from llm_admin import estimates
+from common import estimates
 
 
 class EstimatedCountPaginator(Paginator):

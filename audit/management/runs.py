@@ -7,8 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from audit.choices import ChangeSource
-from audit.context import change_context, new_request_id
-from models_registry.limits import validate_reason
+from audit.context import change_context, new_request_id, validate_reason
 
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2

@@ -1,0 +1,1 @@
+"""Helpers any app may use, which know no app."""
