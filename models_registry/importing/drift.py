@@ -142,7 +142,8 @@ def _gone(plan: ImportPlan) -> list[str]:
 
 def catalog_drift(source: SourceFile) -> Drift:
     """Compare the registry with `source`; change nothing."""
-    plan = plan_import(source)
+    with cycle_collector.paused(), transaction.atomic():  # the plan reads the named models locked, as an import's
+        plan = plan_import(source)
     drift = Drift()
     for row in plan.rows:
         if row.kind == INVALID:

@@ -155,3 +155,14 @@ def test_a_file_that_cannot_be_read_exits_2_changing_nothing(tmp_path, content):
     code, _, err = drift(path)
 
     assert code == 2 and err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_compares_outside_any_test_transaction(tmp_path):
+    """As on a schedule: no transaction around the command (the plan's locking read needs its own)."""
+    AIModelFactory(name="gpt-x")
+    path = write(tmp_path, "one.json", {"gpt-x": {"litellm_provider": "openai", "mode": "chat"}})
+
+    code, out, _ = drift(path, "--format", "json")
+
+    assert code == 1 and orjson.loads(out)["changed"][0]["name"] == "gpt-x"
