@@ -4,8 +4,8 @@ and restore deleted models (docs/contract.md §7, "Lifecycle").
 The inverse of each entry is worked out first, for all of them together (`plan`: what each
 step writes, what changed since, what cannot be done), then carried out through the
 registry's services (`apply`; the many models of an import set-based, `sets`) in one
-transaction: a normal, validated change, recorded by
-the one change writer with the source `revert` and a reason naming what it reverts. The
+transaction: a normal, validated change, recorded by the one change writer with the
+source `revert` and a reason naming what it reverts. The
 API (`POST /api/v1/audit/{id}/revert`, `.../requests/{request_id}/revert`) and the admin's
 preview pages both call these.
 """

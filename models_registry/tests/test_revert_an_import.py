@@ -3,7 +3,7 @@
 /api/v1/audit/requests/{request_id}/revert` undoes the models it created, the models it
 updated and their industry profiles in one transaction, set-based (a number of queries that
 does not grow with the rows), validated, with one entry per object changed back, and still
-refuses (409) what changed since unless forced."""
+refuses (409) what changed since unless forced; the admin's preview of it is a summary."""
 
 import csv
 import io
@@ -12,14 +12,17 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from audit.context import change_context
 from audit.models import AuditEntry
+from models_registry.admin.revert import PREVIEW_STEPS
 from models_registry.exporting import export_queryset, model_values
 from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, Industry, Provider
 from models_registry.resources import COLUMNS
+from models_registry.tests.test_properties_admin import page_of, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +186,26 @@ def test_reverting_an_import_takes_the_same_queries_for_300_or_3000_rows(admin):
     small, large = queries(300), queries(3000)
 
     assert large <= small + 8, (small, large)  # chunks of 1,000 rows or more, not a query per row
+
+
+def test_the_admins_preview_of_a_large_revert_counts_the_steps_and_shows_the_first_conflicts_first(admin):
+    request_id, _ = an_import_of(300)
+    model = AIModel.objects.get(name="m-00004")
+    assert admin.patch(f"/api/v1/models/{model.pk}", {"display_name": "Mine"}, format="json").status_code == 200
+    browser = Client()
+    browser.force_login(staff("admin"))
+
+    page = page_of(browser.get(f"/admin/models_registry/aimodel/revert/request/{request_id}/"))
+
+    counts = {
+        (cells[0], cells[1]): int(cells[2])
+        for tr in page.find("table", id="revert-counts").find("tbody").find_all("tr")
+        if (cells := [td.text().strip() for td in tr.find_all("td")])
+    }
+    assert sum(counts.values()) == AuditEntry.objects.filter(request_id=request_id).count()
+    assert counts[("aimodel", "delete")] == counts[("aimodel", "write back the old values")] == 150
+    shown = [tr for tr in page.find("table", id="revert-steps").find_all("tr") if "data-entry" in tr.attrs]
+    assert len(shown) == PREVIEW_STEPS
+    conflicting = AuditEntry.objects.get(request_id=request_id, object_type="aimodel", object_id=str(model.pk))
+    assert shown[0].attrs["data-entry"] == str(conflicting.pk)
+    assert "display_name (1)" in page.find(id="revert-changed-since").text()
