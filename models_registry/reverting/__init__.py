@@ -15,6 +15,7 @@ from django.http import Http404
 from audit.bulk import batched
 from audit.choices import ChangeSource
 from audit.models import AuditEntry
+from models_registry.importing import cycle_collector
 from models_registry.reverting.apply import Applier
 from models_registry.reverting.plan import FieldRevert, RevertPlan, RevertRefused, Step, plan_revert
 from models_registry.services.catalog import registry_write
@@ -43,7 +44,7 @@ def revert(*, entries: list[AuditEntry], label: str, actor, reason: str = "", fo
     registry refuses a value, HasDependenciesError when a model to delete is in use.
     Returns the new change's entries, oldest first."""
     text = f"{label}: {reason}" if reason else label
-    with registry_write(actor=actor, reason=text, source=ChangeSource.REVERT) as write:
+    with cycle_collector.paused(), registry_write(actor=actor, reason=text, source=ChangeSource.REVERT) as write:
         plan = plan_revert(entries, lock=True)
         refusal = plan.refusal(force=force)
         if refusal is not None:
@@ -60,9 +61,9 @@ def revert_entry(*, entry: AuditEntry, actor, reason: str = "", force: bool = Fa
 
 
 def revert_request(*, request_id: str, actor, reason: str = "", force: bool = False) -> list[AuditEntry]:
-    return revert(
-        entries=request_entries(request_id), label=request_label(request_id), actor=actor, reason=reason, force=force
-    )
+    with cycle_collector.paused():  # (tens of thousands of objects held to the end, as an import holds them)
+        entries = request_entries(request_id)
+        return revert(entries=entries, label=request_label(request_id), actor=actor, reason=reason, force=force)
 
 
 __all__ = [

@@ -26,7 +26,6 @@ from audit.choices import ChangeSource
 from audit.events import MODEL_OBJECT_TYPE
 from models_registry.choices import BulkAction
 from models_registry.folding import fold
-from models_registry.importing import cycle_collector
 from models_registry.importing.apply import apply_plan
 from models_registry.importing.plan import INVALID, plan_import
 from models_registry.importing.source import SourceFile, SourceRow
@@ -80,7 +79,7 @@ def write_back(plan: RevertPlan, models: dict[int, list[Step]], *, actor, reason
     """The models' fields and profiles as the plan leaves them, through the importer."""
     rows = [SourceRow(ref=str(model_id), cells=_cells(plan, model_id, steps)) for model_id, steps in models.items()]
     source = SourceFile(name=reason, format="revert", rows=rows, columns={c for row in rows for c in row.cells})
-    with cycle_collector.paused(), registry_write(actor=actor, reason=reason, source=ChangeSource.REVERT):
+    with registry_write(actor=actor, reason=reason, source=ChangeSource.REVERT):
         imported = plan_import(source)
         for row in imported.rows:
             if row.kind == INVALID or row.model.pk != int(row.ref):
