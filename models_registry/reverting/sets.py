@@ -53,18 +53,22 @@ def by_model(plan: RevertPlan, pending: set[int]) -> tuple[dict[int, list[Step]]
         parts_only = all(step.entry.object_type in (MODEL_OBJECT_TYPE, PROFILE) for step in own)
         if parts_only and kinds <= {(MODEL_OBJECT_TYPE, UPDATE)} and _found_by_name(plan, model_id):
             written_back[model_id] = own
-        elif parts_only and kinds == {(MODEL_OBJECT_TYPE, DELETE)} and not any(step.gone for step in own):
+        elif parts_only and kinds == {(MODEL_OBJECT_TYPE, DELETE)} and not _model_step(own).gone:
             deleted[model_id] = own
     other_deletes = any(
-        step.entry.object_type == MODEL_OBJECT_TYPE and step.kind == DELETE and step.model_id not in deleted
+        step.entry.object_type == MODEL_OBJECT_TYPE and step.kind == DELETE and not step.gone
         for step in plan.steps
-        if step.entry.pk in pending
+        if step.entry.pk in pending and step.model_id not in deleted
     )
     if other_deletes:  # a deletion step by step may have to come first (a predecessor): all go so
         deleted = {}
     if sum(len(own) for own in (*written_back.values(), *deleted.values())) < SET_BASED_FROM:
         return {}, {}
     return written_back, deleted
+
+
+def _model_step(steps: list[Step]) -> Step:
+    return next(step for step in steps if step.entry.object_type == MODEL_OBJECT_TYPE)
 
 
 def _found_by_name(plan: RevertPlan, model_id: int) -> bool:

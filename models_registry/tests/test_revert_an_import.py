@@ -209,3 +209,21 @@ def test_the_admins_preview_of_a_large_revert_counts_the_steps_and_shows_the_fir
     conflicting = AuditEntry.objects.get(request_id=request_id, object_type="aimodel", object_id=str(model.pk))
     assert shown[0].attrs["data-entry"] == str(conflicting.pk)
     assert "display_name (1)" in page.find(id="revert-changed-since").text()
+
+
+def test_a_created_model_deleted_since_is_a_conflict_and_forced_the_others_still_go_set_based(admin):
+    request_id, before = an_import_of(300)
+    gone = AIModel.objects.get(name="m-00153")  # created by the import, without profiles
+    assert admin.delete(f"/api/v1/models/{gone.pk}").status_code == 204
+
+    refused = revert_request(admin, request_id)
+    with CaptureQueriesContext(connection) as captured:
+        forced = revert_request(admin, request_id, {"force": True})
+
+    assert refused.status_code == 409 and refused.json()["forceable"] is True
+    assert forced.status_code == 200, forced.content[:2000]
+    assert described() == before
+    deletes = [
+        q["sql"] for q in captured.captured_queries if q["sql"].startswith('DELETE FROM "models_registry_aimodel"')
+    ]
+    assert len(deletes) == 1  # the other 149 in one statement
