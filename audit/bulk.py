@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import orjson
 from django.db import connections, models, router
 
+from common.batches import batched
 from common.compat import prepare_related_fields_for_save
 
 
@@ -87,6 +88,41 @@ def insert_rows(
                     row[index] = prepare(row[index])
             copy.write_row(row)
     return ids
+
+
+ROWS_PER_UPDATE = 1000  # with up to 30 columns, within SQLite's 32,766 parameters
+
+
+def update_objects(objects: list[models.Model], attnames: list[str]) -> None:
+    """Write the `attnames` of saved instances, as they are, in one statement per thousand:
+    `WITH v AS (VALUES ...) UPDATE ... FROM v` (PostgreSQL, SQLite 3.33+). Django's
+    `bulk_update` builds a CASE per field and row, which costs more in Python than the
+    update in the database (seconds per thousand rows)."""
+    if not objects:
+        return
+    model = type(objects[0])
+    connection = connections[router.db_for_write(model)]
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    fields = [model._meta.pk, *(by_attname[attname] for attname in attnames)]
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":  # VALUES are typed by their first row: each says its type
+        placeholders = [f"%s::{field.db_type(connection)}" for field in fields]
+    else:
+        placeholders = ["%s"] * len(fields)
+    row_sql = f"({', '.join(placeholders)})"
+    names = [quote(f"c{index}") for index in range(len(fields))]
+    assignments = ", ".join(
+        f"{quote(field.column)} = v.{name}" for field, name in zip(fields[1:], names[1:], strict=True)
+    )
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        for chunk in batched(objects, ROWS_PER_UPDATE):
+            params = [
+                field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in chunk for field in fields
+            ]
+            values = ", ".join([row_sql] * len(chunk))
+            sql = f"WITH v ({', '.join(names)}) AS (VALUES {values}) UPDATE {table} SET {assignments} FROM v"  # noqa: S608 (names from the model, values as parameters)
+            cursor.execute(f"{sql} WHERE {table}.{pk} = v.{names[0]}", params)
 
 
 def _allocate_ids(model: type[models.Model], count: int, connection) -> list[int]:

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = [
     "bench.bulk_status",
     "bench.imports",
+    "bench.revert_import",
     "bench.exports",
     "bench.list_api",
     "bench.as_of",

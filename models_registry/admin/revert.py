@@ -1,9 +1,13 @@
 """Revert and restore in the admin: a preview of what reverting an audit entry, or every
 entry of one request, would change (each field's value now and the value it goes back to,
 the fields changed since marked), with a reason, `force` where fields changed since, and a
-POST that applies it through `models_registry.reverting`, as the API does."""
+POST that applies it through `models_registry.reverting`, as the API does. A large request
+(an import of thousands of rows) is summarised: how many steps of each kind, the fields
+changed since, and the first `PREVIEW_STEPS` steps, those that conflict or cannot be done
+first."""
 
 import json
+from collections import Counter
 
 from django import forms
 from django.contrib import messages
@@ -33,6 +37,7 @@ from models_registry.reverting.plan import COVERED, RESTORE
 from models_registry.services import HasDependenciesError
 
 REVERT_RIGHT = "audit.revert_auditentry"
+PREVIEW_STEPS = 100  # steps shown one by one; the rest are counted
 
 
 class RevertForm(forms.Form):
@@ -69,11 +74,8 @@ def _revert_page(model_admin, request, entries_of, label: str, title: str):
         raise PermissionDenied
     form = RevertForm(request.POST or None)
     refused: list[str] = []
-    try:
-        entries = entries_of()
-    except ValidationError as error:  # more entries than one revert takes
-        entries, refused = [], error.messages
-    if request.method == "POST" and entries:
+    entries = entries_of()
+    if request.method == "POST":
         redirect = reauthentication_redirect(request)
         if redirect is not None:
             return redirect
@@ -101,7 +103,7 @@ def _revert_page(model_admin, request, entries_of, label: str, title: str):
         "label": label,
         "entries": entries,
         "plan": plan,
-        "steps": [_shown(step) for step in plan.steps] if plan else [],
+        **(_summary(plan) if plan else {"steps": []}),
         "not_revertible": not_revertible,
         "refused": refused,
         "form": form,
@@ -130,6 +132,19 @@ def _model_id(entry: AuditEntry) -> int | None:
     if entry.object_type == MODEL_OBJECT_TYPE:
         return int(entry.object_id)
     return int(entry.parent_id) if entry.parent_type == MODEL_OBJECT_TYPE else None
+
+
+def _summary(plan) -> dict:
+    """The steps shown (those that conflict or cannot be done first), and every step counted."""
+    notable = sorted(plan.steps, key=lambda step: not (step.blocked or step.conflicts))
+    counts = Counter((step.entry.object_type, step.what) for step in plan.steps)
+    changed_since = Counter(item.field for _, item in plan.conflicts)
+    return {
+        "steps": [_shown(step) for step in notable[:PREVIEW_STEPS]],
+        "hidden_steps": max(len(plan.steps) - PREVIEW_STEPS, 0),
+        "counts": [{"object_type": kind, "what": what, "count": n} for (kind, what), n in sorted(counts.items())],
+        "changed_since": sorted(changed_since.items()),
+    }
 
 
 def _shown(step) -> dict:

@@ -5,7 +5,7 @@ bounded number of statements per thousand rows."""
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.bulk import insert_objects, insert_rows
+from audit.bulk import insert_objects, insert_rows, update_objects
 from audit.history import snapshot_changes
 from audit.writer import ObjectChange, record_changes
 from common.compat import raw_delete
@@ -40,19 +40,19 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     for row in touched:
         row.model.version += 1
         row.model.updated_by, row.model.updated_at = username, timestamp
-        # bulk_update writes attributes as they are: the folded search text is refreshed here.
+        # update_objects writes attributes as they are: the folded search text is refreshed here.
         row.model.search_text = SEARCH_TEXT.folded(row.model)
     if touched:
         fields = sorted({name for row in updated for name in row.changed_fields} | set(BOOKKEEPING_FIELDS))
         if set(fields) & set(SEARCH_TEXT.sources):
             fields.append(SEARCH_TEXT.name)
-        AIModel.objects.bulk_update([row.model for row in touched], fields, batch_size=BATCH)
+        update_objects([row.model for row in touched], [AIModel._meta.get_field(name).attname for name in fields])
 
     # Successors that are themselves created by this file exist only now.
     late = [row for row in created + updated if row.successor_row is not None]
     for row in late:
         row.model.successor = row.successor_row.model
-    AIModel.objects.bulk_update([row.model for row in late], ["successor"], batch_size=BATCH)
+    update_objects([row.model for row in late], ["successor_id"])
 
     _claim_names(created, updated)
     # The models' records before their profiles': a reader of the change events meets a
@@ -97,6 +97,6 @@ def _write_profiles(rows: list[RowPlan], timestamp) -> None:
         doomed: QuerySet = ModelIndustryProfile.objects.filter(pk__in=_ids(c.profile for c in deleted))
         raw_delete(doomed)  # its history is written just above
     insert_objects([c.profile for c in created])
-    ModelIndustryProfile.objects.bulk_update([c.profile for c in updated], ["enabled", "settings"], batch_size=BATCH)
+    update_objects([c.profile for c in updated], ["enabled", "settings"])
     record_changes(ModelIndustryProfile, "+", entries(created), timestamp)
     record_changes(ModelIndustryProfile, "~", entries(updated), timestamp)

@@ -3,24 +3,21 @@ and restore deleted models (docs/contract.md §7, "Lifecycle").
 
 The inverse of each entry is worked out first, for all of them together (`plan`: what each
 step writes, what changed since, what cannot be done), then carried out through the
-registry's services (`apply`) in one transaction: a normal, validated change, recorded by
-the one change writer with the source `revert` and a reason naming what it reverts. The
+registry's services (`apply`; the many models of an import set-based, `sets`) in one
+transaction: a normal, validated change, recorded by the one change writer with the
+source `revert` and a reason naming what it reverts. The
 API (`POST /api/v1/audit/{id}/revert`, `.../requests/{request_id}/revert`) and the admin's
 preview pages both call these.
 """
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from audit.choices import ChangeSource
 from audit.models import AuditEntry
+from common.batches import batched
 from models_registry.reverting.apply import Applier
 from models_registry.reverting.plan import FieldRevert, RevertPlan, RevertRefused, Step, plan_revert
 from models_registry.services.catalog import registry_write
-
-# The entries one request revert undoes at most: each is a service call of its own (a
-# constant number of queries each), all in one transaction. The bulk endpoint's own limit.
-REVERT_MAX_ENTRIES = 1000
 
 
 def entry_label(entry: AuditEntry) -> str:
@@ -32,14 +29,11 @@ def request_label(request_id: str) -> str:
 
 
 def request_entries(request_id: str) -> list[AuditEntry]:
-    """Every entry of one request, newest first; Http404 when it has none."""
-    entries = list(AuditEntry.objects.filter(request_id=request_id).order_by("-id")[: REVERT_MAX_ENTRIES + 1])
+    """Every entry of one request, newest first, however many (an import of 100,000 rows
+    has one per model and profile it wrote); Http404 when it has none."""
+    entries = list(AuditEntry.objects.filter(request_id=request_id).order_by("-id"))
     if not entries:
         raise Http404(f"No audit entry has the request id {request_id!r}.")
-    if len(entries) > REVERT_MAX_ENTRIES:
-        raise ValidationError(
-            {"request_id": [f"This request has more than {REVERT_MAX_ENTRIES} entries: revert them one by one."]}
-        )
     return entries
 
 
@@ -57,7 +51,8 @@ def revert(*, entries: list[AuditEntry], label: str, actor, reason: str = "", fo
         Applier(plan, actor=actor, reason=text, name_entries=len(entries) > 1).run()
         written = write.entry_ids()
         write.changed = bool(written)
-    return list(AuditEntry.objects.filter(pk__in=written).order_by("id"))
+    chunks = batched(sorted(written))
+    return [entry for ids in chunks for entry in AuditEntry.objects.filter(pk__any=ids).order_by("id")]
 
 
 def revert_entry(*, entry: AuditEntry, actor, reason: str = "", force: bool = False) -> list[AuditEntry]:
@@ -65,13 +60,13 @@ def revert_entry(*, entry: AuditEntry, actor, reason: str = "", force: bool = Fa
 
 
 def revert_request(*, request_id: str, actor, reason: str = "", force: bool = False) -> list[AuditEntry]:
-    return revert(
-        entries=request_entries(request_id), label=request_label(request_id), actor=actor, reason=reason, force=force
-    )
+    # (The cycle collector is not paused, as the import command pauses it: this runs inside
+    # web requests, where a pause would stop it for the whole server process.)
+    entries = request_entries(request_id)
+    return revert(entries=entries, label=request_label(request_id), actor=actor, reason=reason, force=force)
 
 
 __all__ = [
-    "REVERT_MAX_ENTRIES",
     "FieldRevert",
     "RevertPlan",
     "RevertRefused",

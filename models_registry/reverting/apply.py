@@ -6,7 +6,8 @@ with a successor that the same revert restores waits for it, and a model deleted
 another model the same revert deletes names it as successor waits for that one (a bulk
 delete of a model and its predecessor, reverted, or an import's creations). Models whose
 one step writes their status back (a bulk status change reverted) move together, set-based,
-through the bulk operation's own service, as the operation moved them.
+through the bulk operation's own service, as the operation moved them; and many models
+written back or deleted (an import reverted) go set-based first (`reverting.sets`).
 """
 
 from collections import Counter, defaultdict
@@ -17,6 +18,7 @@ from audit.choices import ChangeSource
 from audit.events import MODEL_OBJECT_TYPE
 from models_registry.choices import STATUS_BY_BULK_ACTION
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
+from models_registry.reverting import sets
 from models_registry.reverting.plan import COVERED, DELETE, RESTORE, UPDATE, RevertPlan, Step
 from models_registry.reverting.values import REVERTIBLE, Resolver
 from models_registry.services import (
@@ -39,7 +41,7 @@ BULK_ACTION_BY_STATUS = {status: action for action, status in STATUS_BY_BULK_ACT
 class Applier:
     def __init__(self, plan: RevertPlan, *, actor, reason: str, name_entries: bool):
         self.actor, self.reason, self.name_entries = actor, reason, name_entries
-        self.steps = plan.steps
+        self.plan, self.steps = plan, plan.steps
         self.pending = {step.entry.pk for step in plan.steps if step.kind != COVERED}
         self.resolver = Resolver()
         models = [step for step in plan.steps if step.entry.object_type == MODEL_OBJECT_TYPE]
@@ -48,8 +50,19 @@ class Applier:
 
     def run(self) -> None:
         self._statuses_in_bulk()
+        self._in_sets()
         for step in self.steps:
             self.apply(step)
+
+    def _in_sets(self) -> None:
+        """Many models written back or deleted, set-based (`reverting.sets`)."""
+        written_back, deleted = sets.by_model(self.plan, self.pending)
+        if written_back:
+            sets.write_back(self.plan, written_back, actor=self.actor, reason=self.reason)
+        if deleted:
+            sets.delete_created(deleted, actor=self.actor, reason=self.reason)
+        # (a deleted model's profiles went with it: their steps are done too)
+        self.pending -= {step.entry.pk for own in (*written_back.values(), *deleted.values()) for step in own}
 
     def _statuses_in_bulk(self) -> None:
         """Status write-backs of models no other step touches, by status, set-based."""

@@ -87,6 +87,7 @@ class Step:
 @dataclass
 class RevertPlan:
     steps: list[Step]
+    after: RegistryNow | None = field(default=None, repr=False)  # the registry as the steps leave it
 
     @property
     def conflicts(self) -> list[tuple[Step, FieldRevert]]:
@@ -166,7 +167,7 @@ def plan_revert(entries: list[AuditEntry], *, lock: bool = False) -> RevertPlan:
             covered.update(dict.fromkeys(now.restored_parts_of(entry), entry.pk))
         steps.append(step)
     _note_dependents([step for step in steps if step.kind == DELETE and step.entry.object_type == MODEL_OBJECT_TYPE])
-    return RevertPlan(steps)
+    return RevertPlan(steps, now)
 
 
 def _note_dependents(deletes: list[Step]) -> None:
@@ -279,7 +280,7 @@ def plan_profile(entry: AuditEntry, now: RegistryNow) -> Step:
         step.blocked = f"its model {entry.parent_repr} was deleted since; revert that deletion first"
     elif kind == UPDATE and current is None:
         step.blocked = f"{step.object['name']} was removed since"
-    elif kind == RESTORE and not Industry.objects.filter(slug=slug).exists():
+    elif kind == RESTORE and slug not in now.industry_slugs:
         step.blocked = f"the industry {slug!r} no longer exists"
     elif kind == DELETE:
         step.gone = current is None

@@ -4,12 +4,13 @@ number; locked when the plan is about to be applied), rendered as entries render
 over them what the steps planned so far leave."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from audit.choices import AuditAction
 from audit.events import MODEL_OBJECT_TYPE
 from audit.models import AuditEntry
 from common.batches import batched
-from models_registry.models import AIModel, ModelDependency, ModelIndustryProfile
+from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
 from models_registry.reverting.values import REVERTIBLE, relations, rendered
 
 PROFILE, DEPENDENCY = ModelIndustryProfile._meta.model_name, ModelDependency._meta.model_name
@@ -79,6 +80,16 @@ class RegistryNow:
 
     def values(self, *key) -> dict | None:
         return self.state.get(key)
+
+    @cached_property
+    def industry_slugs(self) -> set[str]:
+        """The industries there are (a few rows): read once, not once per profile restored."""
+        return set(Industry.objects.values_list("slug", flat=True))
+
+    def profiles_of(self, model_id: str) -> list[dict]:
+        """A model's profiles as the steps planned so far leave them, by industry."""
+        keys = sorted(self.profile_keys.get(model_id, ()))
+        return [values for key in keys if (values := self.state[key]) is not None]
 
     def set(self, key: tuple, values: dict | None) -> None:
         self.state[key] = values

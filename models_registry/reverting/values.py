@@ -9,6 +9,8 @@ current value is rendered by the same function the entries were (`field_value`),
 two compare like with like.
 """
 
+from functools import cache
+
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -22,15 +24,20 @@ REVERTIBLE = {
 }
 
 
+@cache
+def _audited(model: type[models.Model]) -> list:
+    return audited_fields(model.history.model)  # (`history` builds a manager on each access)
+
+
 def rendered(obj: models.Model) -> dict:
     """Every audited field of `obj` that has a value, as an entry renders it."""
-    values = {field.name: field_value(obj, field) for field in audited_fields(type(obj).history.model)}
+    values = {field.name: field_value(obj, field) for field in _audited(type(obj))}
     return {name: value for name, value in values.items() if value is not None}
 
 
 def relations(model: type[models.Model]) -> list[str]:
     """The audited fields of `model` that point at another object (to load it with them)."""
-    return [field.name for field in audited_fields(model.history.model) if field.is_relation]
+    return [field.name for field in _audited(model) if field.is_relation]
 
 
 class Resolver:
