@@ -7,7 +7,7 @@ import orjson
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
-from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -57,8 +57,16 @@ from models_registry.services.aimodels import editable_field_names
 
 
 class AIModelChangeList(ChangeList):
-    """The model list, each row of the page with its dependency count: counted for the
-    page's rows alone, in one query, unless the query sorted by it and so has it."""
+    """The model list, each row of the page with its dependency count. The count is a
+    subquery per row: it is in the list's query only when the list is sorted by it;
+    otherwise the page's own rows are counted in one query once the page is read, so that
+    a deep page does not count them for every row its OFFSET skips."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        columns = self.get_ordering_field_columns()  # {position in list_display: "asc"|"desc"}
+        if any(self.list_display[position] == "dependency_total" for position in columns):
+            self.root_queryset = with_dependency_count(self.root_queryset)
+        return super().get_queryset(request, exclude_parameters)
 
     def get_results(self, request):
         super().get_results(request)
@@ -174,7 +182,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
     change_form_template = "admin/models_registry/aimodel/change_form.html"
     list_display = [
         "name", "display_name", "provider", "model_type", "status_badge", "context_window", "input_price",
-        "output_price", "dependencies", "last_change",
+        "output_price", "dependency_total", "last_change",
     ]  # fmt: skip
     list_filter = [
         ProviderFilter, ModelTypeFilter, StatusFilter, IndustryFilter, CapabilityFilter, HasDependenciesFilter,
@@ -209,16 +217,6 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
 
     # The list
 
-    def get_queryset(self, request):
-        """The dependency count is a subquery per row: in the query only when the list is
-        sorted by it (every other page counts its own rows' dependencies afterwards, see
-        AIModelChangeList), so that a deep page does not count them for every row it skips."""
-        queryset = super().get_queryset(request)
-        column = str(self.get_list_display(request).index("dependencies") + 1)
-        if column in request.GET.get(ORDER_VAR, "").replace("-", "").split("."):
-            return with_dependency_count(queryset)
-        return queryset
-
     def get_changelist(self, request, **kwargs):
         return AIModelChangeList
 
@@ -241,8 +239,10 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
     def output_price(self, model):
         return _price(model.output_cost_per_million_tokens)
 
+    # (Not named "dependencies": that is the model's relation, which the list would sort by,
+    # a row per dependency.)
     @admin.display(description="dependencies", ordering="dependency_count")
-    def dependencies(self, model):
+    def dependency_total(self, model):
         return model.dependency_count  # (annotated, or set by AIModelChangeList)
 
     @admin.display(description="last change", ordering="updated_at")

@@ -637,7 +637,7 @@ class TestProperty1ModelDisplayCompleteness(TestCase):
             assert cells["context_window"] == (EMPTY if model.context_window is None else str(model.context_window))
             assert price_shown(cells["input_price"]) == model.input_cost_per_million_tokens
             assert price_shown(cells["output_price"]) == model.output_cost_per_million_tokens
-            assert int(cells["dependencies"]) == ModelDependency.objects.filter(model=model).count()
+            assert int(cells["dependency_total"]) == ModelDependency.objects.filter(model=model).count()
             assert shown_when == timezone.localtime(model.updated_at).strftime("%Y-%m-%d %H:%M")
             assert shown_who == (model.updated_by or "—")
 
