@@ -63,8 +63,9 @@ class AIModelChangeList(ChangeList):
     a deep page does not count them for every row its OFFSET skips."""
 
     def get_queryset(self, request, exclude_parameters=None):
-        columns = self.get_ordering_field_columns()  # {position in list_display: "asc"|"desc"}
-        if any(self.list_display[position] == "dependency_total" for position in columns):
+        columns = self.get_ordering_field_columns()  # {position in list_display: "asc"|"desc"}, unchecked
+        if any(0 <= position < len(self.list_display) and self.list_display[position] == "dependency_total"
+               for position in columns):  # fmt: skip
             self.root_queryset = with_dependency_count(self.root_queryset)
         return super().get_queryset(request, exclude_parameters)
 
