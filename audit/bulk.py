@@ -115,6 +115,8 @@ def update_objects(objects: list[models.Model], attnames: list[str]) -> None:
         f"{quote(field.column)} = v.{name}" for field, name in zip(fields[1:], names[1:], strict=True)
     )
     table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    for obj in objects:
+        prepare_related_fields_for_save(obj, operation_name="update_objects")  # as bulk_update does
     with connection.cursor() as cursor:
         for chunk in batched(objects, ROWS_PER_UPDATE):
             params = [
