@@ -15,9 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.views import reauthentication_redirect
-from models_registry.admin.imports import UPLOADS, ImportForm, is_upload_token, keep_upload
+from models_registry.admin.imports import UPLOADS, ImportForm, is_upload_token, keep_upload, read_upload
 from models_registry.folding import fold
-from models_registry.importing import ImportFileError, max_import_bytes, read_source
+from models_registry.importing import read_source
 from models_registry.importing.drift import CHANGED, GONE, NEW, DriftNotAccepted, DriftRow, accept_drift, catalog_drift
 from models_registry.limits import REASON_MAX_LENGTH
 
@@ -63,22 +63,16 @@ def drift_upload(model_admin, request):
     """GET: the upload form. POST: keep the file aside and show how the registry differs from it."""
     _check_permission(request)
     form = DriftForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        data = upload.read(max_import_bytes() + 1)
-        try:
-            source = read_source(upload.name, data, form.cleaned_data["format"] or None)
-        except ImportFileError as error:
-            form.add_error("file", str(error))
-        else:
-            drift = catalog_drift(source)
-            if drift.compared:
-                token = keep_upload(data)
-                pending = request.session.get(SESSION_KEY, {})
-                kept = {key: value for key, value in pending.items() if (UPLOADS / key).exists()}  # (a day at most)
-                request.session[SESSION_KEY] = kept | {token: {"name": source.name, "format": source.format}}
-                return _drift_page(model_admin, request, token, source, drift, AcceptForm())
-            form.add_error("file", "No entry in it describes a model the registry could take.")
+    if request.method == "POST" and form.is_valid() and (upload := read_upload(form)):
+        data, source = upload
+        drift = catalog_drift(source)
+        if drift.compared:
+            token = keep_upload(data)
+            pending = request.session.get(SESSION_KEY, {})
+            kept = {key: value for key, value in pending.items() if (UPLOADS / key).exists()}  # (a day at most)
+            request.session[SESSION_KEY] = kept | {token: {"name": source.name, "format": source.format}}
+            return _drift_page(model_admin, request, token, source, drift, AcceptForm())
+        form.add_error("file", "No entry in it describes a model the registry could take.")
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Catalog drift",

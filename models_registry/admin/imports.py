@@ -21,6 +21,7 @@ from models_registry.importing import (
     max_import_bytes,
     read_source,
 )
+from models_registry.importing.source import SourceFile
 
 UPLOADS = Path(tempfile.gettempdir()) / "llm-admin-imports"
 SESSION_KEY = "llm_imports"
@@ -62,40 +63,44 @@ def is_upload_token(token: str) -> bool:
     return len(token) == 32 and all(char in "0123456789abcdef" for char in token)
 
 
+def read_upload(form) -> tuple[bytes, SourceFile] | None:
+    """The bytes of a valid upload form's file and its rows (`SourceFile`), or None with the
+    reason on the form's `file` field. The import and the drift pages both read this way."""
+    upload = form.cleaned_data["file"]
+    data = upload.read(max_import_bytes() + 1)
+    try:
+        return data, read_source(upload.name, data, form.cleaned_data["format"] or None)
+    except ImportFileError as error:
+        form.add_error("file", str(error))
+        return None
+
+
 def import_upload(model_admin, request):
     """GET: the upload form. POST: keep the file aside and show what it would do."""
     _check_permission(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     context = {**model_admin.admin_site.each_context(request), "title": "Import models", "opts": model_admin.opts}
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        data = upload.read(max_import_bytes() + 1)
-        try:
-            source = read_source(upload.name, data, form.cleaned_data["format"] or None)
-        except ImportFileError as error:
-            form.add_error("file", str(error))
-        else:
-            token = keep_upload(data)
-            pending = request.session.get(SESSION_KEY, {})
-            pending[token] = {
-                "name": upload.name,
-                "format": source.format,
-                "skip_invalid": form.cleaned_data["skip_invalid"],
-            }
-            request.session[SESSION_KEY] = pending
-            report = import_models(
-                source, actor=request.user, dry_run=True, skip_invalid=form.cleaned_data["skip_invalid"]
-            )
-            context |= {
-                "title": f"Preview: {source.name}",
-                "report": report,
-                "rows": report.rows[:PREVIEW_ROWS],
-                "more_rows": max(0, len(report.rows) - PREVIEW_ROWS),
-                "token": token,
-                "skip_invalid": form.cleaned_data["skip_invalid"],
-                "can_apply": form.cleaned_data["skip_invalid"] or not report.invalid_rows,
-            }
-            return TemplateResponse(request, "admin/llm/import_preview.html", context)
+    if request.method == "POST" and form.is_valid() and (upload := read_upload(form)):
+        data, source = upload
+        token = keep_upload(data)
+        pending = request.session.get(SESSION_KEY, {})
+        pending[token] = {
+            "name": form.cleaned_data["file"].name,
+            "format": source.format,
+            "skip_invalid": form.cleaned_data["skip_invalid"],
+        }
+        request.session[SESSION_KEY] = pending
+        report = import_models(source, actor=request.user, dry_run=True, skip_invalid=form.cleaned_data["skip_invalid"])
+        context |= {
+            "title": f"Preview: {source.name}",
+            "report": report,
+            "rows": report.rows[:PREVIEW_ROWS],
+            "more_rows": max(0, len(report.rows) - PREVIEW_ROWS),
+            "token": token,
+            "skip_invalid": form.cleaned_data["skip_invalid"],
+            "can_apply": form.cleaned_data["skip_invalid"] or not report.invalid_rows,
+        }
+        return TemplateResponse(request, "admin/llm/import_preview.html", context)
     context["form"] = form
     return TemplateResponse(request, "admin/llm/import_form.html", context)
 
