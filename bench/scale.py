@@ -251,7 +251,7 @@ def seed_audit_entries(count: int) -> int:
                        '{{"status": {{"old": "active", "new": "deprecated"}}}}'::jsonb, '',
                        (ARRAY[{sources}])[1 + i %% {len(ChangeSource.values)}], 'req-' || (i / 3), 'model.updated',
                        NULL
-                FROM generate_series(%s, %s) AS i""",  # noqa: S608
+                FROM generate_series(%s::bigint, %s::bigint) AS i""",  # noqa: S608
                 [now, count, first, last],
             )
     analyze_log()

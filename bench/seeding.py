@@ -177,7 +177,7 @@ class SyntheticCatalog:
 
         lineup_entry = f"seq.i %% {len(lineup)}"
         if self.skewed:
-            lineup_entry = f"floor({len(lineup)} * power(((seq.i * 7919) %% 1000003) / 1000003.0, 4))::int"
+            lineup_entry = f"floor({len(lineup)} * power(((seq.i::bigint * 7919) %% 1000003) / 1000003.0, 4))::int"
         name = "p.slug || '/' || l.family || '-' || seq.i"
         tier = "CASE WHEN seq.i %% 3 = 0 THEN 'premium' ELSE 'standard' END"
         metadata = as_json("""'{"source":"bench","tier":"' || """ + tier + """ || '","seed":' || seq.i || '}'""")
