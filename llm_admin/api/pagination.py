@@ -3,6 +3,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from common.paginators import EstimatedCountPaginator
 from llm_admin.api import keyset
 
 # More digits than any page number or size can need; longer ones are not parsed (Python
@@ -19,10 +20,19 @@ def positive_whole_number(raw: str, parameter: str) -> int:
     return 10**WHOLE_NUMBER_DIGITS if len(digits) > WHOLE_NUMBER_DIGITS else int(digits)
 
 
+# The response header that says `count` is PostgreSQL's estimate (past EXACT_COUNT_LIMIT rows).
+COUNT_ESTIMATED_HEADER = "X-Count-Estimated"
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """`page` and `page_size` (default 50, capped at 500). A value that is not a positive whole
-    number (empty included) is a 400 naming it; a page past the last is DRF's 404."""
+    number (empty included) is a 400 naming it; a page past the last is DRF's 404.
 
+    `count` is exact up to common.estimates.EXACT_COUNT_LIMIT rows; past it, on PostgreSQL,
+    it is the planner's estimate and the response carries `X-Count-Estimated: true`
+    (common/paginators.py). The `next` link and the 404 past the last page are exact either way."""
+
+    django_paginator_class = EstimatedCountPaginator
     page_size_query_param = "page_size"
     max_page_size = 500
     last_page_strings = ()  # `page=last` is not a number: the schema says a page is one
@@ -36,6 +46,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_number(self, request, paginator):
         raw = request.query_params.get(self.page_query_param)
         return 1 if raw is None else positive_whole_number(raw, self.page_query_param)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        if self.page.paginator.count_is_estimate:
+            response[COUNT_ESTIMATED_HEADER] = "true"
+        return response
 
     def get_schema_operation_parameters(self, view):
         return [

@@ -66,6 +66,11 @@ class PageSource:
         self.models = models
         self.rows_of = rows_of
 
+    @property
+    def counted(self) -> QuerySet:
+        """What the paginator counts (common/paginators.py)."""
+        return self.models
+
     def count(self) -> int:
         return self.models.order_by().count()
 
