@@ -6,12 +6,19 @@ The rows come from a server-side cursor on PostgreSQL (`QuerySet.iterator`), a c
 read: a process holds one chunk, whatever the size of the catalog. The response is one JSON
 document, sent chunked; a database that fails half-way cuts it short (the client sees a
 truncated body, not a 200 with a complete list that is wrong).
+
+The cursor is read inside a transaction that lasts as long as the stream (`ReadTransaction`).
+Outside one, Django declares it WITH HOLD, and PostgreSQL then runs the whole query and keeps
+its result before the first row comes back: over a million models, seconds before the first
+byte and the whole result held by the server.
 """
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, islice
 
+from django.db import DatabaseError, connections
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
@@ -20,22 +27,74 @@ from llm_admin.api.renderers import dumps
 # Rows read from the cursor, and encoded, at a time. Also the bound below which the selection
 # list is small enough to cache (models_registry.selectors.aimodel_options).
 CHUNK_ROWS = 1000
+# A client that reads no chunk for this long ends the stream: PostgreSQL closes the connection
+# of a transaction left idle longer (the snapshot it holds keeps VACUUM from cleaning up).
+STREAM_IDLE_SECONDS = 60
+
+logger = logging.getLogger(__name__)
+
+
+class ReadTransaction:
+    """A transaction around a streamed read, on a PostgreSQL connection in autocommit (in a
+    request, the usual case), so that its server-side cursor is declared without WITH HOLD and
+    answers its first rows at once. A client that stops reading for STREAM_IDLE_SECONDS
+    loses the stream (PostgreSQL ends the idle transaction's session). `end()` commits it
+    (anything else the request wrote meanwhile included) and gives the connection back its
+    autocommit. Inside an atomic block (tests, a caller's transaction), or on another database,
+    it does nothing."""
+
+    def __init__(self, using: str):
+        connection = connections[using]
+        self.connection = None
+        if connection.vendor == "postgresql" and connection.get_autocommit():
+            connection.set_autocommit(False)
+            self.connection = connection
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+                        [f"{STREAM_IDLE_SECONDS}s"],
+                    )
+            except BaseException:
+                self.end()
+                raise
+
+    def end(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        try:
+            connection.commit()
+            connection.set_autocommit(True)
+        except DatabaseError:  # a connection lost mid-stream: Django closes it when the request ends
+            logger.warning("a streamed read's transaction could not be ended", exc_info=True)
 
 
 @dataclass
 class Rows:
     """A query's rows from a server-side cursor, its first chunk read already: a database that
     cannot answer is a 503 before the response starts, and a list shorter than a chunk is
-    known to be complete (`complete`, `first`). Iterated, each row is `item(row)`, if given."""
+    known to be complete (`complete`, `first`), its transaction ended at once. Iterated, each
+    row is `item(row)`, if given; `close()` ends the cursor and its transaction."""
 
     first: list
     rest: Iterator
     item: Callable | None = None
+    transaction: ReadTransaction | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, queryset: QuerySet, item: Callable | None = None) -> "Rows":
-        rest = queryset.iterator(chunk_size=CHUNK_ROWS)
-        return cls(first=list(islice(rest, CHUNK_ROWS)), rest=rest, item=item)
+        rows = cls(first=[], rest=iter(()), item=item)
+        try:
+            rows.transaction = ReadTransaction(queryset.db)
+            rows.rest = queryset.iterator(chunk_size=CHUNK_ROWS)
+            rows.first = list(islice(rows.rest, CHUNK_ROWS))
+        except BaseException:
+            rows.close()
+            raise
+        if rows.complete:  # read to its end: nothing is left open
+            rows.release()
+        return rows
 
     @property
     def complete(self) -> bool:
@@ -48,9 +107,19 @@ class Rows:
 
     def close(self) -> None:
         """Closes the cursor now, on the connection it was opened on (before the request ends
-        and the connection goes back to the pool), whether the rows were read or not."""
+        and the connection goes back to the pool), whether the rows were read or not, and
+        ends its transaction."""
         self.first = []
-        self.rest.close()
+        self.release()
+
+    def release(self) -> None:
+        """Closes the cursor and ends the transaction; rows already read stay."""
+        try:
+            if hasattr(self.rest, "close"):
+                self.rest.close()
+        finally:
+            if self.transaction is not None:
+                self.transaction.end()
 
 
 class JSONArray:

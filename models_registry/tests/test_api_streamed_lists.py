@@ -132,3 +132,49 @@ def test_a_stream_closed_unread_closes_its_cursor_at_once(viewer_key, monkeypatc
         response.close()
 
         assert (status, opened, open_server_side_cursors()) == ("200 OK", 1, 0)
+
+
+def open_cursors_holdable() -> list[bool]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors WHERE name LIKE '_django_curs_%%'")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", ["/api/v1/models/options", OPENAI_MODELS])
+@pytest.mark.parametrize("read", [True, False], ids=["read-whole", "closed-unread"])
+def test_a_request_streams_from_a_cursor_without_hold_and_leaves_autocommit_as_it_was(
+    viewer_key, monkeypatch, url, read
+):
+    """In a request (autocommit, no transaction) Django declares a server-side cursor WITH
+    HOLD, and PostgreSQL then runs the whole query before answering the first row (seconds for
+    a million models, issue 12). The stream reads inside its own transaction instead, and the
+    connection is back in autocommit once the response is closed, read or not."""
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 2)
+    many_models(5)
+    with connection_kept():
+        status, response = wsgi_get(WSGIHandler(), url, viewer_key)
+        holdable = open_cursors_holdable()
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW idle_in_transaction_session_timeout")
+            idle_limit = cursor.fetchone()[0]
+        content = b"".join(response) if read else b""
+        response.close()
+
+        assert (status, holdable, idle_limit) == ("200 OK", [False], "1min")
+        assert connection.get_autocommit()
+        assert not connection.in_atomic_block
+        assert open_server_side_cursors() == 0
+    if read:
+        assert content.count(b"acme/chat-model-") == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_list_shorter_than_a_chunk_leaves_nothing_open(viewer_key):
+    many_models(3)
+    with connection_kept():
+        status, response = wsgi_get(WSGIHandler(), OPENAI_MODELS, viewer_key)
+        assert (status, open_server_side_cursors(), connection.get_autocommit()) == ("200 OK", 0, True)
+        response.close()
