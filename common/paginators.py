@@ -8,6 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from common import estimates
 
+# With an estimated count, pages are served up to this many times the estimate's last page
+# (an estimate can be short of the truth); past that a page is refused unread, as past the
+# end of a counted list, so that no page number makes the database walk an OFFSET of millions
+# for nothing.
+ESTIMATE_MARGIN = 2
+
 
 class EstimatedCountPaginator(Paginator):
     """Counts exactly up to EXACT_COUNT_LIMIT rows, and estimates past it.
@@ -18,9 +24,11 @@ class EstimatedCountPaginator(Paginator):
     what was counted, and `count_is_estimate` says so (the admin's templates say "about", the
     API a header). SQLite, which has no estimates, counts exactly.
 
-    An estimate can be short of the truth, so it never decides where the list ends: with an
-    estimated count, a page is any number from 1 whose rows exist, and whether another page
-    follows is seen by reading one row past the page.
+    An estimate can be short of the truth, so it does not decide where the list ends: with an
+    estimated count, a page is any number from 1 to ESTIMATE_MARGIN times the estimate's last
+    page whose rows exist, and whether another page follows is seen by reading one row past
+    the page. (A planner short by more than that hides the pages past it; lists that must be
+    walked whole at that size page by cursor.)
 
     The object list is a QuerySet, or an object with `counted` (the QuerySet to count) and
     item access (models_registry.api.representation.PageSource).
@@ -49,6 +57,8 @@ class EstimatedCountPaginator(Paginator):
             raise PageNotAnInteger(_("That page number is not an integer")) from error
         if number < 1:
             raise EmptyPage(_("That page number is less than 1"))
+        if number > ESTIMATE_MARGIN * self.num_pages:
+            raise EmptyPage(_("That page contains no results"))
         return number
 
     def page(self, number):

@@ -6,6 +6,7 @@ only a page with no rows is a 404 (common/paginators.py)."""
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEntry
 from audit.tests.factories import AuditEntryFactory
@@ -85,3 +86,21 @@ def test_the_estimate_is_postgresqls_plan_for_the_filtered_list(api_as, monkeypa
     assert many.json()["count"] >= 11  # never below what was counted before the estimate
     assert few.json()["count"] == 5
     assert COUNT_ESTIMATED_HEADER not in few
+
+
+@pytest.mark.postgres
+def test_a_page_far_past_the_estimate_is_a_404_without_reading_rows(api_as, monkeypatch):
+    """Up to twice the estimate's last page a page is read (the estimate may be short); past
+    that it is refused unread, so no page number makes the database walk a huge OFFSET."""
+    AuditEntryFactory.create_batch(33)
+    client = api_as("admin")
+    monkeypatch.setattr(estimates, "EXACT_COUNT_LIMIT", 10)
+    monkeypatch.setattr(estimates, "planned_rows", lambda queryset: 11)  # 2 pages of 10 estimated
+
+    within = client.get("/api/v1/audit?page_size=10&page=4")
+    with CaptureQueriesContext(connection) as queries:
+        past = client.get("/api/v1/audit?page_size=10&page=5000000")
+
+    assert within.status_code == 200 and len(within.json()["results"]) == 3
+    assert past.status_code == 404
+    assert not [query for query in queries if "OFFSET" in query["sql"]]
