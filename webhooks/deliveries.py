@@ -13,6 +13,7 @@ and without failures each delivery is sent once.
 
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import reduce
@@ -69,6 +70,11 @@ def claim_due(limit: int = CLAIM_SIZE) -> list[WebhookDelivery]:
     return due
 
 
+def held_by(claims: Iterable[tuple[int, int]]) -> Q:
+    """The rows these (id, attempts) claims still hold (see the module's doc)."""
+    return reduce(or_, (Q(pk=pk, attempts=attempts) for pk, attempts in claims))
+
+
 def still_claimed(claims: list[tuple[int, int]]) -> list[WebhookDelivery]:
     """The deliveries these (id, attempts) claims still hold, in the claims' order: pending,
     with the attempt count their claim set. A claim that lapsed holds nothing: its lease ended
@@ -77,7 +83,7 @@ def still_claimed(claims: list[tuple[int, int]]) -> list[WebhookDelivery]:
         return []
     held = (
         WebhookDelivery.objects.filter(state=DeliveryState.PENDING)
-        .filter(reduce(or_, (Q(pk=pk, attempts=attempts) for pk, attempts in claims)))
+        .filter(held_by(claims))
         .select_related("subscription")
         .in_bulk()
     )
@@ -127,8 +133,8 @@ class Result:
 
 
 def _claimed(results: list[Result]) -> Q:
-    """The rows still held by the claims that made these attempts (see the module's doc)."""
-    return reduce(or_, (Q(pk=r.delivery.pk, attempts=r.delivery.attempts) for r in results))
+    """The rows still held by the claims that made these attempts."""
+    return held_by((r.delivery.pk, r.delivery.attempts) for r in results)
 
 
 def record(results: list[Result], *, retry: bool = True) -> None:
@@ -201,7 +207,7 @@ def release(deliveries: list[WebhookDelivery]) -> None:
     """Hand back claimed deliveries not attempted (the worker is stopping): due at once."""
     if deliveries:
         WebhookDelivery.objects.filter(state=DeliveryState.PENDING).filter(
-            reduce(or_, (Q(pk=d.pk, attempts=d.attempts) for d in deliveries))
+            held_by((d.pk, d.attempts) for d in deliveries)
         ).update(attempts=F("attempts") - 1, next_attempt_at=timezone.now())
 
 
