@@ -114,8 +114,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--scale",
         type=positive,
         default=None,
-        help="the scale scenario with this many models and ten times as many audit entries (PostgreSQL; "
-        "off by default; seeding 1000000 takes minutes)",
+        help="the scale scenario with this many models and ten times as many audit entries (off by "
+        "default; issue 12 asks 1000000 on PostgreSQL, 100000 on SQLite; seeding takes minutes)",
     )
     parser.add_argument("--scale-requests", type=positive, default=20, help="timed requests per scale case (20)")
     return parser.parse_args(argv)

@@ -133,7 +133,7 @@ class SyntheticCatalog:
 
     `add(n)` appends n more models (ids continue), so a small catalog can grow into a large one.
     `skewed` spreads them over the lineup as real catalogs are spread, a few providers
-    holding most models (PostgreSQL only): the lineup's k-th entry takes the models whose
+    holding most models: the lineup's k-th entry takes the models whose
     hashed number u in [0, 1) has floor(len * u**4) = k, a third of them for the first.
     """
 
@@ -177,7 +177,9 @@ class SyntheticCatalog:
 
         lineup_entry = f"seq.i %% {len(lineup)}"
         if self.skewed:
-            lineup_entry = f"floor({len(lineup)} * power(((seq.i::bigint * 7919) %% 1000003) / 1000003.0, 4))::int"
+            share = "((CAST(seq.i AS bigint) * 7919) %% 1000003) / 1000003.0"  # u in [0, 1), hashed
+            skew = f"{len(lineup)} * {share} * {share} * {share} * {share}"
+            lineup_entry = f"CAST(floor({skew}) AS integer)" if postgres else f"CAST({skew} AS integer)"
         name = "p.slug || '/' || l.family || '-' || seq.i"
         tier = "CASE WHEN seq.i %% 3 = 0 THEN 'premium' ELSE 'standard' END"
         metadata = as_json("""'{"source":"bench","tier":"' || """ + tier + """ || '","seed":' || seq.i || '}'""")

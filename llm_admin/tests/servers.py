@@ -25,8 +25,11 @@ def free_port() -> int:
 
 
 def current_database_url() -> str:
-    """The URL of the PostgreSQL database this test runs in (the test database)."""
+    """The URL of the database this test runs in (the test database): PostgreSQL, or an
+    SQLite file."""
     db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
     credentials = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
         credentials += ":" + quote(db["PASSWORD"], safe="")
@@ -53,7 +56,10 @@ def gunicorn(database_url: str, *, config: bool = False, workers: int | None = 1
     }
     if "REDIS_URL" not in environment:
         env.pop("REDIS_URL", None)  # the in-process cache: these tests are not about Redis
+    # Named after its port: with setproctitle installed, gunicorn retitles its processes
+    # "gunicorn: worker [<name>]", and this is how they are found (bench/scale.py).
     command = [sys.executable, "-m", "gunicorn", "llm_admin.wsgi", "--bind", f"127.0.0.1:{port}"]
+    command += ["--name", f"llm_admin-{port}"]
     if workers is not None:
         command += ["--workers", str(workers)]
     if config:
