@@ -69,6 +69,16 @@ class AIModelChangeList(ChangeList):
             self.root_queryset = with_dependency_count(self.root_queryset)
         return super().get_queryset(request, exclude_parameters)
 
+    def get_ordering(self, request, queryset):
+        """Django breaks ties by `-pk` whatever the sort; here the id goes the way of the key
+        before it, as the list's (column, id) indexes run (forwards or backwards), so a page
+        is read from an index instead of sorting the whole table (SQLite cannot mix the
+        directions; PostgreSQL adds a sort step)."""
+        ordering = super().get_ordering(request, queryset)
+        if len(ordering) > 1 and ordering[-1] == "-pk" and not descending(ordering[-2]):
+            ordering[-1] = "pk"
+        return ordering
+
     def get_results(self, request):
         super().get_results(request)
         page = list(self.result_list)
@@ -78,6 +88,11 @@ class AIModelChangeList(ChangeList):
             for model in page:
                 model.dependency_count = counts.get(model.pk, 0)
         self.result_list = page
+
+
+def descending(key) -> bool:
+    """Whether an ordering key (text as "-name", or an expression) sorts from high to low."""
+    return key.startswith("-") if isinstance(key, str) else getattr(key, "descending", False)
 
 
 RESULT_ROWS = 1000  # models listed on a bulk result page; the totals cover all of them
