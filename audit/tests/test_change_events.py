@@ -136,7 +136,7 @@ def test_a_retention_run_is_recorded_but_is_no_registry_event():
     assert (entry.object_type, entry.event_type) == ("history", "")
 
 
-# Found by the replay property (models_registry/tests/test_properties_change_events.py).
+# Found by the replay property (models_registry/tests/test_change_event_replay.py).
 
 
 def test_the_first_change_to_an_object_made_without_history_names_only_what_changed():

@@ -16,9 +16,9 @@ from models_registry.importing import import_models, read_source
 from models_registry.importing.drift import catalog_drift
 from models_registry.models import AIModel, Provider
 from models_registry.services import aimodel_update
+from models_registry.tests.admin_pages import form_fields, page_of, staff
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
 from models_registry.tests.test_catalog_drift import CATALOG, priced_chat_models, upstream_now
-from models_registry.tests.test_properties_admin import form_fields, page_of, staff
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from audit.context import change_context
 from audit.models import AuditEntry, SecurityEvent
 from models_registry.models import AIModel
 from models_registry.services import aimodel_bulk_apply, aimodel_delete, aimodel_update
+from models_registry.tests.admin_pages import form_fields, page_of, staff
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
-from models_registry.tests.test_properties_admin import form_fields, page_of, staff
 
 pytestmark = pytest.mark.django_db
 

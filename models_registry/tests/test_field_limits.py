@@ -18,8 +18,8 @@ from models_registry import limits
 from models_registry.choices import Capability
 from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, Provider
+from models_registry.tests.admin_pages import FORM_ID, form_fields, page_of, signed_in, staff
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
-from models_registry.tests.test_properties_admin import FORM_ID, form_fields, page_of, signed_in, staff
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,7 @@ from hypothesis.extra.django import TestCase
 
 from models_registry.models import AIModel, Industry, ModelIndustryProfile
 from models_registry.settings_schemas import schema_problems, settings_problems
-from models_registry.tests.factories import AIModelFactory, ProviderFactory
-from models_registry.tests.test_model_versions import api_client
-from models_registry.tests.test_properties_admin import (
+from models_registry.tests.admin_pages import (
     FORM_ID,
     change_url,
     form_fields,
@@ -28,6 +26,8 @@ from models_registry.tests.test_properties_admin import (
     signed_in,
     staff,
 )
+from models_registry.tests.factories import AIModelFactory, ProviderFactory
+from models_registry.tests.test_model_versions import api_client
 
 HANG_GUARD = 10  # seconds: a regression fails the test instead of hanging it (not a speed target)
 CATASTROPHIC = "^(a+)+$"  # exponential on a backtracking engine: 0.6 s at 24 characters, doubling

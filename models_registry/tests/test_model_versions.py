@@ -13,9 +13,7 @@ from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, ModelIndustryProfile
 from models_registry.selectors import aimodel_seen_entry
 from models_registry.services import StaleVersionError, aimodel_update
-from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
-from models_registry.tests.test_concurrency import run_together
-from models_registry.tests.test_properties_admin import (
+from models_registry.tests.admin_pages import (
     PROFILES,
     change_url,
     form_errors,
@@ -25,6 +23,8 @@ from models_registry.tests.test_properties_admin import (
     signed_in,
     staff,
 )
+from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
+from models_registry.tests.test_concurrency import run_together
 
 FORM_ID = "aimodel_form"
 

@@ -22,7 +22,7 @@ from models_registry.exporting import export_queryset, model_values
 from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, Industry, Provider
 from models_registry.resources import COLUMNS
-from models_registry.tests.test_properties_admin import page_of, staff
+from models_registry.tests.admin_pages import page_of, staff
 
 pytestmark = pytest.mark.django_db
 

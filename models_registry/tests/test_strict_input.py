@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from audit.models import AuditEntry
 from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
+from models_registry.tests.admin_pages import FORM_ID, form_fields, page_of, signed_in, staff
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
-from models_registry.tests.test_properties_admin import FORM_ID, form_fields, page_of, signed_in, staff
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ import pytest
 
 from audit.models import AuditEntry
 from models_registry.models import AIModel
+from models_registry.tests.admin_pages import staff
 from models_registry.tests.browser.conftest import sign_in
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
-from models_registry.tests.test_properties_admin import staff
 
 try:
     from playwright.sync_api import expect

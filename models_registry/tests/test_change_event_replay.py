@@ -36,8 +36,7 @@ from conftest import ON_POSTGRES
 from models_registry.admin.forms import setting_properties
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
 from models_registry.services import ProfileInput, aimodel_create, aimodel_update, dependency_register, reference_save
-from models_registry.tests.replay import Replay, events_after, last_position, registry_state
-from models_registry.tests.test_properties_admin import (
+from models_registry.tests.admin_pages import (
     FORM_ID,
     PROFILES,
     add_profile_form,
@@ -48,6 +47,7 @@ from models_registry.tests.test_properties_admin import (
     signed_in,
     staff,
 )
+from models_registry.tests.replay import Replay, events_after, last_position, registry_state
 
 MISSING_ID = 10**9
 ADMIN = "/admin/models_registry"

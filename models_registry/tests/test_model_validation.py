@@ -1,4 +1,6 @@
-"""Properties 3, 4, 5 and 9: what the registry accepts, what it refuses, and what it keeps."""
+"""What the registry accepts, what it refuses, and what it keeps (Property 3: Model Creation
+Validation; Property 5: Model Persistence Round Trip; Property 9: Comprehensive Input
+Validation). Names: test_name_uniqueness.py."""
 
 import itertools
 from decimal import Decimal
@@ -9,19 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from audit.models import AuditEntry
 from models_registry.models import AIModel, ModelIndustryProfile, RegisteredName
 from models_registry.services import aimodel_create, aimodel_update
 from models_registry.tests import strategies
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
+from models_registry.tests.pools import stored_state
 
 
-def stored_state() -> tuple:
-    return (AIModel.objects.count(), RegisteredName.objects.count(), AuditEntry.objects.count())
+class TestModelCreationValidation(TestCase):
+    """Property 3: Model Creation Validation.
 
-
-class TestProperty3ModelCreationValidation(TestCase):
-    """Property 3: any invalid input is rejected with errors on exactly the invalid fields
+    Any invalid input is rejected with errors on exactly the invalid fields
     and nothing is stored; any valid input is stored."""
 
     @given(strategies.model_input(invalid_fields=strategies.some_invalid_fields))
@@ -46,8 +46,10 @@ class TestProperty3ModelCreationValidation(TestCase):
         assert AIModel.objects.filter(pk=model.pk, name=fields["name"]).exists()
 
 
-class TestProperty5PersistenceRoundTrip(TestCase):
-    """Property 5: what is saved reads back identical (capabilities as a sorted set)."""
+class TestPersistenceRoundTrip(TestCase):
+    """Property 5: Model Persistence Round Trip.
+
+    What is saved reads back identical (capabilities as a sorted set)."""
 
     @given(strategies.model_input())
     def test_saved_model_reads_back_identical(self, case):
@@ -77,60 +79,10 @@ class TestProperty5PersistenceRoundTrip(TestCase):
         assert stored == {"healthcare": (True, settings), "general": (False, {})}
 
 
-def case_variant(name: str, flips: list[bool]) -> str:
-    return "".join(c.swapcase() if flip else c for c, flip in zip(name, flips + [False] * len(name), strict=False))
+class TestEveryBadValueIsRefused(TestCase):
+    """Property 9: Comprehensive Input Validation.
 
-
-class TestProperty4NameUniquenessEnforcement(TestCase):
-    """Property 4: names are unique case-insensitively, across names and aliases, on
-    create and on update."""
-
-    @given(strategies.names, st.lists(st.booleans(), max_size=40))
-    def test_create_with_a_taken_name_in_any_case_is_refused(self, name, flips):
-        taken = AIModelFactory(name=name)
-        before = stored_state()
-
-        with pytest.raises(ValidationError) as caught:
-            AIModelFactory(name=case_variant(name, flips), provider=taken.provider)
-
-        assert "name" in caught.value.message_dict
-        assert stored_state() == before
-
-    @given(strategies.names, st.lists(st.booleans(), max_size=40))
-    def test_update_to_a_taken_name_in_any_case_is_refused(self, name, flips):
-        AIModelFactory(name=name)
-        other = AIModelFactory(name="other-model")
-
-        with pytest.raises(ValidationError) as caught:
-            aimodel_update(model=other, actor=None, name=case_variant(name, flips))
-
-        assert "name" in caught.value.message_dict
-        assert AIModel.objects.get(pk=other.pk).name == "other-model"
-
-    @given(strategies.names, strategies.aliases, st.lists(st.booleans(), max_size=40))
-    def test_names_and_aliases_share_one_namespace(self, name, alias, flips):
-        owner = AIModelFactory(name=name, aliases=[alias])
-
-        with pytest.raises(ValidationError) as as_name:
-            AIModelFactory(name=case_variant(alias, flips))
-        with pytest.raises(ValidationError) as as_alias:
-            AIModelFactory(name="third-model", aliases=[case_variant(name, flips)])
-
-        assert "name" in as_name.value.message_dict
-        assert "aliases" in as_alias.value.message_dict
-        assert list(AIModel.objects.values_list("pk", flat=True)) == [owner.pk]
-
-    @given(strategies.names, st.lists(st.booleans(), max_size=40))
-    def test_a_model_may_change_the_case_of_its_own_name(self, name, flips):
-        model = AIModelFactory(name=name)
-
-        updated = aimodel_update(model=model, actor=None, name=case_variant(name, flips))
-
-        assert updated.name == case_variant(name, flips)
-
-
-class TestProperty9ComprehensiveInputValidation(TestCase):
-    """Property 9: every field's bad values, and every cross-field rule, are refused with
+    Every field's bad values, and every cross-field rule, are refused with
     an error on the field concerned; nothing changes."""
 
     @given(st.sampled_from(sorted(strategies.INVALID_FIELDS)), st.data())

@@ -242,8 +242,10 @@ class PickerForm(forms.Form):
     chat_model = AIModelChoiceField(model_type="chat", required=False)
 
 
-class TestProperty17SystemIntegrationConsistency(TestCase):
-    """Property 17: after every change, through any door, the selection list, its ETag,
+class TestEveryReadAgreesAfterEveryChange(TestCase):
+    """Property 17: System Integration Consistency.
+
+    After every change, through any door, the selection list, its ETag,
     the OpenAI-compatible listing and the form picker all say what the database says."""
 
     # --- doors ---
