@@ -98,6 +98,14 @@ def cases(top: Provider, count: int) -> list[Case]:
         Case(f"API search={RARE} (3 hits)", f"/api/v1/models?search={RARE}", common=True),
         Case("API search=gpt", "/api/v1/models?search=gpt&page_size=50", common=False),
         Case("API sort by -context_window", "/api/v1/models?ordering=-context_window&page_size=50", common=False),
+        # Sorts no index serves (a top-N sort of the whole table): what they cost is on record.
+        Case("API sort by status", "/api/v1/models?ordering=status&page_size=50", common=False),
+        Case(
+            "API sort by -input price",
+            "/api/v1/models?ordering=-input_cost_per_million_tokens&page_size=50",
+            common=False,
+        ),
+        Case("API sort by -created_at", "/api/v1/models?ordering=-created_at&page_size=50", common=False),
         Case("API options, search as you type", "/api/v1/models/options?search=gpt&limit=20", common=True),
         Case("API options, the whole list", "/api/v1/models/options", common=False, first_byte=True),
         Case("/v1/models", "/v1/models", common=False, first_byte=True),
