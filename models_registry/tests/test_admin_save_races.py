@@ -39,11 +39,12 @@ BLOCKED_FOR = 1.0  # seconds the other save is given to get through, were it not
 
 
 class OtherSave(threading.Thread):
-    """Another person's save, on its own connection; its result or exception in `outcome`."""
+    """Another person's save, on its own connection; its result or exception in `outcome`,
+    and whether it was still waiting when the admin's save went on (`held_back`)."""
 
     def __init__(self, call):
         super().__init__()
-        self.call, self.outcome = call, None
+        self.call, self.outcome, self.held_back = call, None, None
 
     def run(self):
         try:
@@ -65,6 +66,7 @@ def with_other_save_first(call, *, wait: bool):
         started.append(other)
         other.start()
         other.join(timeout=THREAD_TIMEOUT if wait else BLOCKED_FOR)
+        other.held_back = other.is_alive()
         return save_related(admin, request, form, formsets, change)
 
     return mock.patch.object(AIModelAdmin, "save_related", other_save_first), started
@@ -86,11 +88,10 @@ def test_a_save_of_the_model_during_the_admins_save_waits_for_it_then_is_refused
     with patched:
         response = client.post(change_url(model.pk), post_data(submitted))
         [other_save] = started
-        held_back = other_save.is_alive()
         other_save.join(timeout=THREAD_TIMEOUT)
 
     assert response.status_code == 302, form_errors(response)
-    assert held_back, f"the other save did not wait for the admin's: {other_save.outcome!r}"
+    assert other_save.held_back, f"the other save did not wait for the admin's: {other_save.outcome!r}"
     assert isinstance(other_save.outcome, StaleVersionError), other_save.outcome
     assert other_save.outcome.current.version == 2
     stored = AIModel.objects.get(pk=model.pk)
