@@ -5,8 +5,6 @@ import tempfile
 
 import orjson
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
@@ -31,7 +29,7 @@ from models_registry.admin.filters import (
     StatusFilter,
     filtered,
 )
-from models_registry.admin.forms import AIModelForm, industry_setting_names, profile_form_for, refusal_messages
+from models_registry.admin.forms import AIModelForm, IndustryProfileFormSet, industry_setting_names, profile_form_for
 from models_registry.admin.imports import import_confirm, import_upload
 from models_registry.admin.retiring import move_dependents_offer, move_dependents_view
 from models_registry.admin.revert import REVERT_RIGHT, revert_entry_view, revert_request_view
@@ -46,8 +44,6 @@ from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR
 from models_registry.querysets import dependency_counts, with_dependency_count
 from models_registry.services import (
     HasDependenciesError,
-    ProfileInput,
-    StaleVersionError,
     aimodel_bulk_apply,
     aimodel_create,
     aimodel_delete,
@@ -103,16 +99,14 @@ CONTENT_TYPES = {
 }
 
 
-class RefusedSave(Exception):
-    """The service refused a save the form had passed; `form` carries the refusal."""
-
-    def __init__(self, form, formsets):
-        super().__init__("refused")
-        self.form, self.formsets = form, formsets
+class ChangedSinceValidation(Exception):
+    """The service refused a save the form had passed: between the form's validation and the
+    write, another save took one of its names (or changed a model it refers to) and committed."""
 
 
 class IndustryProfileInline(admin.StackedInline):
     model = ModelIndustryProfile
+    formset = IndustryProfileFormSet
     extra = 0
     classes = ["llm-profiles"]
 
@@ -407,76 +401,42 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
 
     def save_related(self, request, form, formsets, change):
         """The one save: the model and its industry profiles, through the service, in the
-        transaction Django's change form opened (one reason, one version check, under the
-        row's lock, in the service alone). A save the service refuses (someone saved since
-        the form was loaded, or took a name meanwhile) raises RefusedSave: Django's
-        transaction rolls back, so nothing is saved or logged, and changeform_view shows the
-        form again with the refusal, the person's entries kept."""
+        transaction Django's change form opened, with one reason. Everything the service
+        checks was checked while the form validated (the version under the row's lock, held
+        since; the profiles as a whole), so Django showed any refusal on the form itself.
+        Only what another save committed after that validation (a name it took, a model this
+        one refers to) can still be refused here: see changeform_view."""
         obj, reason = form.instance, form.cleaned_data.get("change_reason", "")
         profiles = next(formset for formset in formsets if formset.model is ModelIndustryProfile)
-        industries = wanted_profiles(profiles)
         try:
             if not change:
                 fields = {name: getattr(obj, name) for name in editable_field_names()}
-                created = aimodel_create(actor=request.user, reason=reason, industries=industries, **fields)
+                created = aimodel_create(actor=request.user, reason=reason, industries=profiles.wanted(), **fields)
                 obj.pk, obj._state.adding, obj.version = created.pk, False, created.version
             else:
                 aimodel_update(
                     model=obj,
                     actor=request.user,
                     reason=reason,
-                    expected_version=form.cleaned_data.get("loaded_version"),
+                    expected_version=form.cleaned_data.get("loaded_version"),  # passes: the lock is held
                     seen_entry=form.cleaned_data.get("seen_entry"),
-                    industries=industries,
+                    industries=profiles.wanted(),
                     **{name: getattr(obj, name) for name in form.changed_data if name in editable_field_names()},
                 )
-        except StaleVersionError as refusal:
-            form.add_error(None, refusal_messages(refusal))
-            raise RefusedSave(form, formsets) from refusal
         except ValidationError as refusal:
-            form.add_error(None, refusal.messages)
-            raise RefusedSave(form, formsets) from refusal
+            raise ChangedSinceValidation from refusal
         for formset in formsets:  # what construct_change_message reads after a formset's save()
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Django's change (or add) form. A save refused at write time (ChangedSinceValidation)
+        left Django's transaction rolled back, nothing saved or logged; the form is then
+        validated once more, which now sees what the other save committed (the name taken,
+        on its field) and shows it, the person's entries kept, as Django shows any invalid form."""
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except RefusedSave as refused:
-            return self.refused_form(request, refused, form_url, extra_context)
-
-    def refused_form(self, request, refused, form_url, extra_context) -> TemplateResponse:
-        """The change (or add) form again, as Django shows a form it refused."""
-        form, obj = refused.form, refused.form.instance
-        change = obj.pk is not None
-        admin_form = helpers.AdminForm(
-            form,
-            list(self.get_fieldsets(request, obj)),
-            self.get_prepopulated_fields(request, obj),
-            self.get_readonly_fields(request, obj),
-            model_admin=self,
-        )
-        inlines = [inline for _, inline in self.get_formsets_with_inlines(request, obj if change else None)]
-        inline_formsets = self.get_inline_formsets(request, refused.formsets, inlines, obj)
-        media = self.media + admin_form.media
-        for inline_formset in inline_formsets:
-            media += inline_formset.media
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{'Change' if change else 'Add'} {self.opts.verbose_name}",
-            "subtitle": str(obj) if change else None,
-            "adminform": admin_form,
-            "object_id": obj.pk,
-            "original": obj if change else None,
-            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
-            "to_field": request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR)),
-            "media": media,
-            "inline_admin_formsets": inline_formsets,
-            "errors": helpers.AdminErrorList(form, refused.formsets),
-            "preserved_filters": self.get_preserved_filters(request),
-            **(extra_context or {}),
-        }
-        return self.render_change_form(request, context, add=not change, change=change, obj=obj, form_url=form_url)
+        except ChangedSinceValidation:
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def delete_model(self, request, obj):
         try:
@@ -488,21 +448,6 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
         if AIModel.objects.filter(pk=obj_id).exists():  # refused: it gained a dependency meanwhile
             return HttpResponseRedirect(reverse("admin:models_registry_aimodel_change", args=[obj_id]))
         return super().response_delete(request, obj_display, obj_id)
-
-
-def wanted_profiles(formset) -> list[ProfileInput] | None:
-    """The industry profiles the inline asks for, or None when it was left as it was."""
-    if not formset.has_changed():
-        return None
-    wanted = []
-    for form in formset.forms:
-        industry = form.cleaned_data.get("industry") if hasattr(form, "cleaned_data") else None
-        if industry is None or form in formset.deleted_forms:
-            continue
-        wanted.append(
-            ProfileInput(industry=industry, enabled=form.cleaned_data["enabled"], settings=form.instance.settings)
-        )
-    return wanted
 
 
 def _price(value):

@@ -14,8 +14,8 @@ from models_registry.choices import Capability
 from models_registry.limits import REASON_MAX_LENGTH
 from models_registry.models import AIModel, Industry, ModelIndustryProfile
 from models_registry.selectors import aimodel_seen_entry
-from models_registry.services import StaleVersionError
-from models_registry.services.aimodels import editable_field_names
+from models_registry.services import ProfileInput, StaleVersionError, aimodel_lock
+from models_registry.services.aimodels import checked_profiles, editable_field_names
 
 SETTING_PREFIX = "setting__"
 
@@ -116,6 +116,23 @@ class AIModelForm(forms.ModelForm):
         if "name" in fields:
             fields["name"].widget.attrs["data-name-check-url"] = reverse("admin:models_registry_aimodel_check_name")
             fields["name"].widget.attrs["data-model-id"] = self.instance.pk or ""
+
+    def clean(self):
+        """A change to a model someone saved since this form was loaded is refused here, with
+        their changes, by the service's own check (aimodel_lock). The check locks the model's
+        row until the transaction Django runs the change form's POST in ends, so no other save
+        of the model can come between this validation and the admin's save that follows it."""
+        cleaned = super().clean()
+        if self.instance.pk is not None and "loaded_version" in self.fields:
+            try:
+                aimodel_lock(
+                    model_id=self.instance.pk,
+                    expected_version=cleaned.get("loaded_version"),
+                    seen_entry=cleaned.get("seen_entry"),
+                )
+            except StaleVersionError as refusal:
+                raise ValidationError(refusal_messages(refusal)) from refusal
+        return cleaned
 
 
 class EnumChoices:
@@ -271,3 +288,27 @@ def profile_form_for(industries: list[Industry]) -> type[IndustryProfileForm]:
         for name, schema in setting_properties(industry).items():
             fields.setdefault(SETTING_PREFIX + name, setting_field(schema))
     return type("IndustryProfileForm", (IndustryProfileForm,), fields)
+
+
+class IndustryProfileFormSet(forms.BaseInlineFormSet):
+    """A model's industry profiles in the admin, checked as a whole as every door checks them
+    (`checked_profiles`: how many, the size of all their settings together)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return  # each profile's own errors first
+        _profiles, problems = checked_profiles(self.wanted() or [])
+        if problems:
+            raise ValidationError(problems)
+
+    def wanted(self) -> list[ProfileInput] | None:
+        """The industry profiles asked for, or None when they were left as they were."""
+        if not self.has_changed():
+            return None
+        return [
+            ProfileInput(industry=form.cleaned_data["industry"], enabled=form.cleaned_data["enabled"],
+                         settings=form.instance.settings)
+            for form in self.forms
+            if form.cleaned_data.get("industry") is not None and form not in self.deleted_forms
+        ]  # fmt: skip

@@ -53,32 +53,37 @@ def validate_aimodel(
         )
     except ValidationError as error:
         errors = error.message_dict
-    profiles = []
-    if industries is not None:
-        problems, seen = [], set()
-        if too_many := count_problem(industries, PROFILES_MAX_COUNT, "industry profiles"):
-            problems.append(too_many)
-            industries = []  # not checked one by one: there are too many
-        for item in industries:
-            if item.industry.pk in seen:
-                problems.append(f"{item.industry.slug}: listed more than once.")
-            seen.add(item.industry.pk)
-            profile = ModelIndustryProfile(industry=item.industry, enabled=item.enabled, settings=item.settings)
-            try:
-                # `industry` is a resolved instance; the model is saved later.
-                profile.full_clean(exclude=["model", "industry"], validate_constraints=False)
-            except ValidationError as error:
-                problems += [f"{item.industry.slug}: {message}" for message in error.messages]
-            profiles.append(profile)
-        settings_size = sum(json_size(profile.settings) or 0 for profile in profiles)
-        too_large = total_problem(settings_size, PROFILES_SETTINGS_MAX_BYTES, "the settings of all profiles")
-        if too_large and not problems:  # a profile's own problem says what to mend first
-            problems.append(too_large)
-        if problems:
-            errors["industries"] = problems
+    profiles, problems = checked_profiles(industries or [])
+    if problems:
+        errors["industries"] = problems
     if errors:
         raise ValidationError(errors)
     return profiles
+
+
+def checked_profiles(industries: list[ProfileInput]) -> tuple[list[ModelIndustryProfile], list[str]]:
+    """A model's industry profiles as a caller asks for them, unsaved, with what is wrong
+    with them as a whole and one by one (validate_aimodel's `industries` errors)."""
+    profiles, problems, seen = [], [], set()
+    if too_many := count_problem(industries, PROFILES_MAX_COUNT, "industry profiles"):
+        problems.append(too_many)
+        industries = []  # not checked one by one: there are too many
+    for item in industries:
+        if item.industry.pk in seen:
+            problems.append(f"{item.industry.slug}: listed more than once.")
+        seen.add(item.industry.pk)
+        profile = ModelIndustryProfile(industry=item.industry, enabled=item.enabled, settings=item.settings)
+        try:
+            # `industry` is a resolved instance; the model is saved later.
+            profile.full_clean(exclude=["model", "industry"], validate_constraints=False)
+        except ValidationError as error:
+            problems += [f"{item.industry.slug}: {message}" for message in error.messages]
+        profiles.append(profile)
+    settings_size = sum(json_size(profile.settings) or 0 for profile in profiles)
+    too_large = total_problem(settings_size, PROFILES_SETTINGS_MAX_BYTES, "the settings of all profiles")
+    if too_large and not problems:  # a profile's own problem says what to mend first
+        problems.append(too_large)
+    return profiles, problems
 
 
 def _claim_names(model: AIModel) -> None:
@@ -178,6 +183,19 @@ def with_name_holder(name: str, error: ValidationError) -> ValidationError:
     return ValidationError(errors)
 
 
+def aimodel_lock(*, model_id: int, expected_version: int | None = None, seen_entry: int | None = None) -> AIModel:
+    """The model as stored, its row locked until the caller's transaction ends (no other
+    update or delete of it until then). With `expected_version`, refuses (StaleVersionError)
+    if someone saved since the caller loaded that version; the error carries their changes,
+    those newer than `seen_entry` (the newest audit entry the caller had seen,
+    `selectors.aimodel_seen_entry`) when given. The one version check of every door:
+    aimodel_update makes it, and the admin's form makes it while it validates."""
+    current = AIModel.objects.select_for_update().get(pk=model_id)
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersionError(current, aimodel_changes_since(current, expected_version, seen_entry))
+    return current
+
+
 def aimodel_update(
     *,
     model: AIModel,
@@ -191,8 +209,7 @@ def aimodel_update(
     """Apply `changes` (field values) and, when given, the full list of industry profiles.
 
     With `expected_version`, refuses (StaleVersionError) if someone saved since, checked
-    under the row's lock: the error carries their changes, those newer than `seen_entry` (the
-    newest audit entry the caller had seen, `selectors.aimodel_seen_entry`) when given.
+    under the row's lock (aimodel_lock, with `seen_entry`).
     A call that changes nothing saves nothing and records nothing.
     """
     unknown = set(changes) - set(editable_field_names())
@@ -200,9 +217,7 @@ def aimodel_update(
         raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
     try:
         with registry_write(actor=actor, reason=reason) as write:
-            current = AIModel.objects.select_for_update().get(pk=model.pk)
-            if expected_version is not None and current.version != expected_version:
-                raise StaleVersionError(current, aimodel_changes_since(current, expected_version, seen_entry))
+            current = aimodel_lock(model_id=model.pk, expected_version=expected_version, seen_entry=seen_entry)
             before = {name: getattr(current, name) for name in editable_field_names()}
             for name, value in changes.items():
                 setattr(current, name, value)

@@ -8,7 +8,6 @@ would (models_registry/tests/admin_pages.py). What the admin claims is then chec
 against what is stored, read back from the database."""
 
 import datetime
-from unittest import mock
 
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
@@ -18,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from audit.choices import AuditAction, ChangeSource
-from models_registry.admin.aimodels import AIModelAdmin
 from models_registry.choices import Capability
+from models_registry.limits import PROFILES_SETTINGS_MAX_BYTES, json_size
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile
 from models_registry.services import ProfileInput, aimodel_create, aimodel_update, dependency_register
 from models_registry.tests import strategies
@@ -44,7 +43,6 @@ from models_registry.tests.admin_pages import (
     industry_ids,
     industry_schemas,
     industry_settings,
-    last_audit_id,
     model_specs,
     one_line,
     page_of,
@@ -554,81 +552,34 @@ class TestEditFormEdges(TestCase):
         assert any("Someone else saved this model" in error for error in errors)
         assert any(other.username in error and "display_name: 'Before' → 'Theirs'" in error for error in errors)
         assert form_fields(page_of(response), FORM_ID)["display_name"] == ["Mine"]
-        assert whole_state(model.pk) == before
-
-    def test_an_edit_that_loses_the_race_after_validation_saves_nothing_at_all(self):
-        general = Industry.objects.get(slug="general")
-        model = aimodel_create(
-            actor=None,
-            provider=ProviderFactory(),
-            name="n-photo-finish",
-            display_name="Before",
-            industries=[ProfileInput(industry=general, settings={"notes": "before"})],
-        )
-        client = signed_in(staff("editor"))
-        submitted = form_fields(page_of(client.get(change_url(model.pk))), FORM_ID)
-        submitted["display_name"] = ["Mine"]
-        submitted[f"{PROFILES}-0-setting__notes"] = ["mine"]
-        other = staff("editor")
-        save_related = AIModelAdmin.save_related
-        mark = last_audit_id()
-
-        def someone_else_saves_first(admin, request, form, formsets, change):
-            # Another save lands after the form was validated, just before this one's service
-            # call (here on the same connection, so the refusal's rollback takes it too).
-            aimodel_update(model=AIModel.objects.get(pk=model.pk), actor=other, display_name="Theirs")
-            return save_related(admin, request, form, formsets, change)
-
-        with mock.patch.object(AIModelAdmin, "save_related", someone_else_saves_first):
-            response = client.post(change_url(model.pk), post_data(submitted))
-
-        assert response.status_code == 200
-        errors = response.context["adminform"].form.non_field_errors()
-        assert errors[0].startswith("Someone else saved this model after you opened it"), errors
-        theirs = [error for error in errors if other.username in error]
-        assert len(theirs) == 1 and "'Before' → 'Theirs'" in theirs[0] and "display_name" in theirs[0], errors
-        shown = form_fields(page_of(response), FORM_ID)  # the person's entries, kept for them to redo
-        assert (shown["display_name"], shown[f"{PROFILES}-0-setting__notes"]) == (["Mine"], ["mine"])
-        stored = AIModel.objects.get(pk=model.pk)
-        assert stored.display_name != "Mine"
-        assert ModelIndustryProfile.objects.get(model=model).settings == {"notes": "before"}
-        assert last_audit_id() == mark
+        assert whole_state(model.pk) == before  # the audit log and the catalog version included
         assert not LogEntry.objects.filter(object_id=str(model.pk)).exists()
 
-    def test_a_name_taken_after_validation_is_shown_on_the_form_not_a_server_error(self):
-        model = aimodel_create(actor=None, provider=ProviderFactory(), name="n-mine", display_name="Before")
+    def test_the_settings_of_all_profiles_over_their_budget_are_refused_on_the_profiles(self):
+        general, retail = Industry.objects.get(slug="general"), Industry.objects.get(slug="retail")
+        model = aimodel_create(actor=None, provider=ProviderFactory(), name="n-budget", display_name="Before")
         client = signed_in(staff("editor"))
-        submitted = form_fields(page_of(client.get(change_url(model.pk))), FORM_ID)
-        submitted["name"] = ["n-wanted"]
-        save_related = AIModelAdmin.save_related
+        page = page_of(client.get(change_url(model.pk)))
+        submitted = form_fields(page, FORM_ID)
+        blank = form_fields(page, FORM_ID, template_prefix=PROFILES)
+        notes = "n" * (PROFILES_SETTINGS_MAX_BYTES // 2)  # each profile's settings within its own limit
+        for industry in (general, retail):
+            set_profile(submitted, add_profile_form(submitted, blank), industry.pk, True, {"notes": notes}, blank=blank)
+        submitted["display_name"] = ["Mine"]
+        before = whole_state(model.pk)
 
-        def someone_takes_the_name_first(admin, request, form, formsets, change):
-            aimodel_create(actor=None, provider=ProviderFactory(), name="n-other", aliases=["n-wanted"])
-            return save_related(admin, request, form, formsets, change)
-
-        with mock.patch.object(AIModelAdmin, "save_related", someone_takes_the_name_first):
-            response = client.post(change_url(model.pk), post_data(submitted))
+        response = client.post(change_url(model.pk), post_data(submitted))
 
         assert response.status_code == 200
-        errors = response.context["adminform"].form.non_field_errors()
-        assert list(errors) == ["'n-wanted' is already an alias of n-other."]
-        assert AIModel.objects.get(pk=model.pk).name == "n-mine"
-
-    def test_a_new_model_whose_name_is_taken_after_validation_is_shown_on_the_add_form(self):
-        provider = ProviderFactory()
-        client = signed_in(staff("editor"))
-        submitted = form_fields(page_of(client.get(f"{CHANGELIST}add/")), FORM_ID)
-        submitted |= {"name": ["n-new"], "display_name": ["New"], "provider": [str(provider.pk)]}
-        save_related = AIModelAdmin.save_related
-
-        def someone_takes_the_name_first(admin, request, form, formsets, change):
-            aimodel_create(actor=None, provider=provider, name="n-new")
-            return save_related(admin, request, form, formsets, change)
-
-        with mock.patch.object(AIModelAdmin, "save_related", someone_takes_the_name_first):
-            response = client.post(f"{CHANGELIST}add/", post_data(submitted))
-
-        assert response.status_code == 200, response.get("Location")
-        assert list(response.context["adminform"].form.non_field_errors()) == ["A model with this name already exists."]
-        assert form_fields(page_of(response), FORM_ID)["display_name"] == ["New"]
-        assert response.context["add"] is True
+        (profiles,) = [
+            inline.formset for inline in response.context["inline_admin_formsets"] if inline.formset.prefix == PROFILES
+        ]
+        size = 2 * json_size({"notes": notes})
+        assert list(profiles.non_form_errors()) == [
+            f"Ensure the settings of all profiles take at most {PROFILES_SETTINGS_MAX_BYTES:,} bytes together "
+            f"(they take {size:,})."
+        ]
+        assert not response.context["adminform"].form.errors
+        assert form_fields(page_of(response), FORM_ID)["display_name"] == ["Mine"]
+        assert whole_state(model.pk) == before
+        assert not LogEntry.objects.filter(object_id=str(model.pk)).exists()
