@@ -424,7 +424,7 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
                     **{name: getattr(obj, name) for name in form.changed_data if name in editable_field_names()},
                 )
         except ValidationError as refusal:
-            raise ChangedSinceValidation from refusal
+            raise ChangedSinceValidation(refusal.messages) from refusal
         for formset in formsets:  # what construct_change_message reads after a formset's save()
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
@@ -432,11 +432,18 @@ class AIModelAdmin(GuardedChangeListMixin, ReauthenticatedDeleteMixin, admin.Mod
         """Django's change (or add) form. A save refused at write time (ChangedSinceValidation)
         left Django's transaction rolled back, nothing saved or logged; the form is then
         validated once more, which now sees what the other save committed (the name taken,
-        on its field) and shows it, the person's entries kept, as Django shows any invalid form."""
+        on its field) and shows it, the person's entries kept, as Django shows any invalid form.
+        Refused at write time again (another race, or a rule the form does not see), nothing is
+        saved and the form opens afresh with the refusal as a message: never a server error."""
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ChangedSinceValidation:
+            pass
+        try:
             return super().changeform_view(request, object_id, form_url, extra_context)
+        except ChangedSinceValidation as refusal:
+            self.message_user(request, f"Not saved: {' '.join(refusal.args[0])}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def delete_model(self, request, obj):
         try:

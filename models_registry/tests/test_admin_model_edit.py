@@ -8,8 +8,10 @@ would (models_registry/tests/admin_pages.py). What the admin claims is then chec
 against what is stored, read back from the database."""
 
 import datetime
+from unittest import mock
 
 from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import escape
 from hypothesis import assume, example, given
@@ -581,5 +583,25 @@ class TestEditFormEdges(TestCase):
         ]
         assert not response.context["adminform"].form.errors
         assert form_fields(page_of(response), FORM_ID)["display_name"] == ["Mine"]
+        assert whole_state(model.pk) == before
+        assert not LogEntry.objects.filter(object_id=str(model.pk)).exists()
+
+    def test_a_save_the_service_refuses_each_time_is_not_saved_and_says_why_never_a_server_error(self):
+        """The form passed, the service refused at write time, and again after the form was
+        validated once more (a race lost twice, or a rule only the service knows)."""
+        model = aimodel_create(actor=None, provider=ProviderFactory(), name="n-refused", display_name="Before")
+        client = signed_in(staff("editor"))
+        submitted = form_fields(page_of(client.get(change_url(model.pk))), FORM_ID)
+        submitted["display_name"] = ["Mine"]
+        before = whole_state(model.pk)
+        refusal = ValidationError({"name": "A model with this name already exists."})
+
+        with mock.patch("models_registry.admin.aimodels.aimodel_update", side_effect=refusal) as update:
+            response = client.post(change_url(model.pk), post_data(submitted))
+
+        assert update.call_count == 2
+        assert response.status_code == 302 and response["Location"] == change_url(model.pk)
+        shown = client.get(response["Location"])
+        assert [str(m) for m in shown.context["messages"]] == ["Not saved: A model with this name already exists."]
         assert whole_state(model.pk) == before
         assert not LogEntry.objects.filter(object_id=str(model.pk)).exists()

@@ -17,9 +17,7 @@ from audit.models import AuditEntry
 from models_registry.admin.aimodels import AIModelAdmin
 from models_registry.models import AIModel, ModelIndustryProfile
 from models_registry.services import StaleVersionError, aimodel_create, aimodel_update
-from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
-from models_registry.tests.test_concurrency import THREAD_TIMEOUT
-from models_registry.tests.test_properties_admin import (
+from models_registry.tests.admin_pages import (
     CHANGELIST,
     PROFILES,
     change_url,
@@ -31,6 +29,8 @@ from models_registry.tests.test_properties_admin import (
     signed_in,
     staff,
 )
+from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
+from models_registry.tests.test_concurrency import THREAD_TIMEOUT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
