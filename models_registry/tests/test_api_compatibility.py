@@ -1,16 +1,22 @@
 """Property 18: API Compatibility Preservation.
 
 Clients written against the API keep working: the OpenAPI document may grow but nothing
-a client relies on disappears (compared with the committed snapshot `docs/openapi.yaml`),
-the schema builds without warnings, and the `openai` Python package reads `/v1/models`.
+a client relies on disappears, is renamed or narrowed. The live schema is compared with
+two documents:
 
-After an intended breaking change, regenerate the snapshot on purpose:
+- `docs/openapi-v1.yaml`, v1 as published: frozen, never regenerated in place (its bytes
+  are pinned below). A change that breaks it needs `/api/v2/`, not an edit of this file.
+- `docs/openapi.yaml`, the regenerated snapshot of today's schema. After an addition,
+  regenerate it on purpose:
 
     DJANGO_SETTINGS_MODULE=llm_admin.test_settings .venv/bin/python manage.py spectacular \\
         --file docs/openapi.yaml --validate
+
+The schema also builds without warnings, and the `openai` Python package reads `/v1/models`.
 """
 
 import datetime
+import hashlib
 import os
 import subprocess
 import sys
@@ -32,6 +38,10 @@ from models_registry.services import aimodel_update
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
 
 SNAPSHOT = Path(settings.BASE_DIR) / "docs" / "openapi.yaml"
+FROZEN_V1 = Path(settings.BASE_DIR) / "docs" / "openapi-v1.yaml"
+# The published v1 document's bytes. This changes only if someone edits the frozen file,
+# which is the mistake this pins: a breaking change goes to /api/v2/ instead.
+FROZEN_V1_SHA256 = "6de00b9debd3e91bbc68509c9ecaafb6a861f8ce2a007682231fbc9a8edfb73a"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -66,6 +76,28 @@ def _resolve(document: dict, schema: dict, seen: frozenset = frozenset()) -> dic
     return merged
 
 
+def _narrowed(old: dict, new: dict, where: str) -> list[str]:
+    """What a request schema refuses now that it accepted before: a lower upper bound, a
+    higher lower bound, null no longer allowed."""
+    problems = []
+    for bound in ("maxLength", "maximum", "maxItems"):
+        if bound in new and (bound not in old or new[bound] < old[bound]):
+            problems.append(f"{where}: {bound} narrowed from {old.get(bound)!r} to {new[bound]!r}")
+    for bound in ("minLength", "minimum", "minItems"):
+        if bound in new and (bound not in old or new[bound] > old[bound]):
+            problems.append(f"{where}: {bound} narrowed from {old.get(bound)!r} to {new[bound]!r}")
+    if old.get("nullable") and not new.get("nullable"):
+        problems.append(f"{where}: no longer accepts null")
+    return problems
+
+
+def _widened(old: dict, new: dict, where: str) -> list[str]:
+    """What a response may now carry that a client of `old` does not expect: null."""
+    if new.get("nullable") and not old.get("nullable"):
+        return [f"{where}: may now be null"]
+    return []
+
+
 def _compare_schemas(old_doc, old, new_doc, new, where: str, *, request: bool, depth: int = 0) -> list[str]:
     """What in `old` a client may rely on that `new` lost or changed (one schema, recursively)."""
     old, new = _resolve(old_doc, old), _resolve(new_doc, new)
@@ -79,6 +111,11 @@ def _compare_schemas(old_doc, old, new_doc, new, where: str, *, request: bool, d
         removed = [value for value in old["enum"] if value not in new["enum"]]
         if removed:
             problems.append(f"{where}: enum values removed: {removed}")
+    # (An integer's format is the storage range, which depends on the database: drf-spectacular
+    # writes int64 for SQLite's integers and none for PostgreSQL's; the bounds are compared.)
+    if "format" in old and old["format"] != new.get("format") and old.get("type") != "integer":
+        problems.append(f"{where}: format changed from {old['format']!r} to {new.get('format')!r}")
+    problems += _narrowed(old, new, where) if request else _widened(old, new, where)
     old_properties, new_properties = old.get("properties", {}), new.get("properties", {})
     for name, old_property in old_properties.items():
         if name not in new_properties:
@@ -311,6 +348,47 @@ def test_a_parameter_that_became_required_breaks_clients():
     assert problems == ["GET /things parameter 'q' (query) became required"]
 
 
+def narrowed_name(**constraints) -> dict:
+    schema = tiny_schema()
+    schema["components"]["schemas"]["ThingRequest"]["properties"]["name"].update(constraints)
+    return schema
+
+
+def test_a_narrowed_request_field_breaks_clients():
+    wide = narrowed_name(maxLength=200, minimum=0, nullable=True)
+
+    problems = breaking_changes(wide, narrowed_name(maxLength=100, minimum=1))
+
+    assert problems == [
+        "POST /things request application/json.name: maxLength narrowed from 200 to 100",
+        "POST /things request application/json.name: minimum narrowed from 0 to 1",
+        "POST /things request application/json.name: no longer accepts null",
+    ]
+
+
+def test_a_widened_request_field_breaks_nothing():
+    assert breaking_changes(narrowed_name(maxLength=100, minimum=1), narrowed_name(maxLength=200)) == []
+
+
+def test_a_response_field_that_may_now_be_null_breaks_clients():
+    new = tiny_schema()
+    new["components"]["schemas"]["Thing"]["properties"]["name"]["nullable"] = True
+
+    problems = breaking_changes(tiny_schema(), new)
+
+    assert "GET /things response 200.name: may now be null" in problems
+
+
+def test_a_changed_format_breaks_clients():
+    old, new = tiny_schema(), tiny_schema()
+    old["components"]["schemas"]["Thing"]["properties"]["name"]["format"] = "date-time"
+    new["components"]["schemas"]["Thing"]["properties"]["name"]["format"] = "date"
+
+    problems = breaking_changes(old, new)
+
+    assert "GET /things response 200.name: format changed from 'date-time' to 'date'" in problems
+
+
 def test_a_removed_status_code_breaks_clients():
     new = tiny_schema()
     new["paths"]["/things"] = {**new["paths"]["/things"], "post": {**new["paths"]["/things"]["post"]}}
@@ -319,6 +397,25 @@ def test_a_removed_status_code_breaks_clients():
 
 
 # --- the real schema ---------------------------------------------------------------------
+
+
+def test_the_published_v1_document_is_frozen():
+    text = FROZEN_V1.read_bytes()
+
+    assert hashlib.sha256(text).hexdigest() == FROZEN_V1_SHA256, (
+        "docs/openapi-v1.yaml changed: it is the published v1 contract and is never regenerated "
+        "in place; a breaking change needs /api/v2/ (see docs/api.md, 'Versions')"
+    )
+    assert text.startswith(b"# The OpenAPI document of /api/v1 and /v1 as published: FROZEN.")
+
+
+def test_the_current_schema_keeps_everything_the_published_v1_promises():
+    published = yaml.safe_load(FROZEN_V1.read_text())
+    assert {"/api/v1/models", "/api/v1/models/{id}", "/v1/models"} <= set(published["paths"])
+
+    problems = breaking_changes(published, current_schema())
+
+    assert problems == [], "Breaking changes against the published v1 (docs/openapi-v1.yaml):\n" + "\n".join(problems)
 
 
 def test_the_current_schema_keeps_everything_the_committed_snapshot_promises():
