@@ -1,23 +1,21 @@
 """Validation results remembered within one batch, so that a file of 20,000 rows checks each
-distinct value of a column once instead of once per row.
+distinct value once instead of once per row: an industry's settings against its schema
+(`settings_schemas.settings_problems`), the costliest rule an import runs per row.
 
-Only results that depend on nothing but their key are remembered (a field's rules applied
-to one value, a settings value against one schema), and the memo wraps the rules that
-every door runs: it never states a rule of its own. Keys are exact: 1, 1.0 and True differ,
-as do Decimal("1.0") and Decimal("1.00"), so two values share a result only when every
-rule would treat them alike. Outside a `validation_memo()` block everything is computed
-each time, as before.
+Only results that depend on nothing but their key are remembered, and the memo wraps the
+rules that every door runs: it never states a rule of its own. Keys are exact: 1, 1.0 and
+True differ, as do Decimal("1.0") and Decimal("1.00"), so two values share a result only
+when every rule would treat them alike. Outside a `validation_memo()` block everything is
+computed each time, as before.
 """
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date
 from decimal import Decimal
 
-# Types whose value is its own key: immutable, compared by value within their exact type.
-# (Not datetime: two equal instants in different time zones are equal and would share.)
-SCALARS = frozenset({str, int, bool, type(None), date})
+# JSON's scalar types whose value is its own key: compared by value within their exact type.
+SCALARS = frozenset({str, int, bool, type(None)})
 MAX_DEPTH = 64  # deeper values are not remembered (and the JSON rules refuse them anyway)
 
 _memo: ContextVar[dict | None] = ContextVar("validation_memo", default=None)
@@ -31,12 +29,6 @@ def validation_memo() -> Iterator[None]:
         yield
     finally:
         _memo.reset(token)
-
-
-def current_memo() -> dict | None:
-    """The memo of the `validation_memo` block the caller is in, for a caller that keys
-    and stores its own results (a model's fields); None outside any block."""
-    return _memo.get()
 
 
 def remembered(key, compute: Callable[[], object]):
@@ -53,8 +45,8 @@ def remembered(key, compute: Callable[[], object]):
         return result
 
 
-def scalar_key(value):
-    """The exact key of an immutable scalar (text, number, date, None), else None."""
+def _scalar_key(value):
+    """The exact key of a JSON scalar (text, number, true, false, null), else None."""
     kind = type(value)
     if kind in SCALARS:
         return (kind, value)
@@ -66,7 +58,7 @@ def scalar_key(value):
 
 
 def exact_key(value, depth: int = 0):
-    """The exact key of a JSON-like value: scalars as `scalar_key`, lists and dicts item by
+    """The exact key of a JSON value: scalars as `_scalar_key`, lists and dicts item by
     item with their types, dict keys in their order (messages can name them in that order).
     None for anything else, or nested deeper than MAX_DEPTH."""
     kind = type(value)
@@ -76,4 +68,4 @@ def exact_key(value, depth: int = 0):
         items = [*value.keys(), *value.values()] if kind is dict else value
         keys = tuple(exact_key(item, depth + 1) for item in items)
         return None if None in keys else (kind, keys)
-    return scalar_key(value)
+    return _scalar_key(value)

@@ -5,10 +5,8 @@ from collections.abc import Mapping
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
-from django.db.models.expressions import DatabaseDefault
 
 from models_registry.models.fields import FoldedTextField
-from models_registry.validation_memo import current_memo, scalar_key
 
 # C0 control characters other than tab and newline: they break spreadsheets (XLSX cannot
 # hold them) and terminals, and no model name, description or label needs them.
@@ -107,74 +105,37 @@ class RegistryModel(models.Model):
     def clean_fields(self, exclude=None):
         """Field validation, plus one rule for every text and JSON field: text has "\\n" line
         endings and no control characters; names (LABEL_FIELDS) have no whitespace around
-        them and no bidi or zero-width characters; JSON is what can be stored and served back.
-
-        Django's own loop (`Model.clean_fields`), field by field, so that inside a batch
-        writer's `validation_memo` each distinct value of a field is checked once: a field's
-        rules depend on its value alone, except a relation's (it reads the database), which
-        is never remembered. Errors are ordered as ever: the fields' own, the text rule's,
-        the JSON rule's."""
-        exclude = exclude or ()
-        memo = current_memo()
-        own_errors, text_errors, json_errors = {}, {}, {}
-        for field, rule in self._field_rules():
-            if field.name in exclude or field.generated:
-                continue
-            raw_value = getattr(self, field.attname)
-            if field.blank and raw_value in field.empty_values:
-                continue  # as Django skips it; no text or JSON rule refuses an empty value
-            if isinstance(raw_value, DatabaseDefault):
-                continue
-            key = None if memo is None or field.is_relation else scalar_key(raw_value)
-            if key is None:
-                value, own, broken = self._clean_field(field, rule, raw_value)
-            else:
-                key = (type(self), field.name, key)
-                if (result := memo.get(key)) is None:
-                    result = memo[key] = self._clean_field(field, rule, raw_value)
-                value, own, broken = result
-            if own:
-                own_errors[field.name] = list(own)
-                continue
-            setattr(self, field.attname, value)
-            if broken:
-                (json_errors if rule == "json" else text_errors)[field.name] = list(broken)
-        if own_errors or text_errors or json_errors:
-            raise ValidationError(own_errors | text_errors | json_errors)
-
-    def _clean_field(self, field: models.Field, rule: str | None, value) -> tuple:
-        """(the cleaned value, the field's own errors, the text or JSON rule's) of one value
-        of `field`: a tuple nobody changes, which `validation_memo` may share."""
+        them and no bidi or zero-width characters; JSON is what can be stored and served back."""
+        errors = {}
         try:
-            value = field.clean(value, self)
+            super().clean_fields(exclude=exclude)
         except ValidationError as error:
-            return value, tuple(error.error_list), ()
-        if rule == "json":
-            problem = json_problem(value)
-            return value, (), (ValidationError(problem, code="unstorable_json"),) if problem else ()
-        if rule is None or not isinstance(value, str):
-            return value, (), ()
-        if "\r" in value:  # one line ending, whatever sent it
-            value = value.replace("\r\n", "\n").replace("\r", "\n")
-        if NOT_TEXT.search(value):
-            if CONTROL_CHARACTERS.search(value):
-                error = ValidationError("Control characters are not allowed.", code="control_characters")
-            else:
-                error = ValidationError(NOT_UNICODE, code="not_unicode")
-            return value, (), (error,)
-        if rule == "label" and (problem := label_problem(value)):
-            return value, (), (ValidationError(problem, code="not_a_label"),)
-        return value, (), ()
-
-    @classmethod
-    def _field_rules(cls) -> list[tuple[models.Field, str | None]]:
-        """(field, the rule it also obeys: "text", "label", "json" or None) for each field."""
-        if "_rules" not in cls.__dict__:
-            text_fields, json_fields = cls._checked_fields()
-            rules = {field.name: "label" if field.name in cls.LABEL_FIELDS else "text" for field in text_fields}
-            rules |= {field.name: "json" for field in json_fields}
-            cls._rules = [(field, rules.get(field.name)) for field in cls._meta.fields]
-        return cls._rules
+            errors = error.error_dict
+        text_fields, json_fields = self._checked_fields()
+        for field in text_fields:
+            if field.name in errors or (exclude and field.name in exclude):
+                continue
+            value = getattr(self, field.attname)
+            if not isinstance(value, str):
+                continue
+            if "\r" in value:  # one line ending, whatever sent it
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
+                setattr(self, field.attname, value)
+            if NOT_TEXT.search(value):
+                if CONTROL_CHARACTERS.search(value):
+                    error = ValidationError("Control characters are not allowed.", code="control_characters")
+                else:
+                    error = ValidationError(NOT_UNICODE, code="not_unicode")
+                errors[field.name] = [error]
+            elif field.name in self.LABEL_FIELDS and (problem := label_problem(value)):
+                errors[field.name] = [ValidationError(problem, code="not_a_label")]
+        for field in json_fields:
+            if field.name in errors or (exclude and field.name in exclude):
+                continue
+            if problem := json_problem(getattr(self, field.attname)):
+                errors[field.name] = [ValidationError(problem, code="unstorable_json")]
+        if errors:
+            raise ValidationError(errors)
 
     @classmethod
     def request_text_patterns(cls) -> dict[str, str]:

@@ -1,17 +1,15 @@
-"""An import checks each distinct value of a column once (`models_registry.validation_memo`):
-the same rules, the same errors on every row that has the value, and values Python counts
-as equal but the rules do not (1, 1.0 and True) each checked on their own."""
+"""An import checks each distinct industry settings value once (`models_registry.validation_memo`):
+the same rule, the same problems on every row that has the value, and values Python counts
+as equal but the schema does not (1 and True) each checked on their own."""
 
 import datetime
-from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 
 import models_registry.settings_schemas as settings_schemas
 from models_registry.importing import import_models, read_source
-from models_registry.models import AIModel, Industry
+from models_registry.models import Industry
 from models_registry.settings_schemas import settings_problems
 from models_registry.validation_memo import exact_key, validation_memo
 
@@ -33,51 +31,6 @@ def test_values_without_an_exact_key_are_not_remembered():
     assert exact_key({1, 2}) is None
     assert exact_key([1, (2, 3)]) is None
     assert exact_key(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)) is None  # equal instants, other zones
-
-
-def counted_clean(monkeypatch, field) -> Counter:
-    calls, clean = Counter(), field.clean
-
-    def counting(value, instance):
-        calls[value] += 1
-        return clean(value, instance)
-
-    monkeypatch.setattr(field, "clean", counting)
-    return calls
-
-
-def field_errors(models: list[AIModel]) -> list[dict]:
-    found = []
-    for model in models:
-        try:
-            model.clean_fields(exclude=["provider", "successor"])
-            found.append({})
-        except ValidationError as error:
-            found.append(error.message_dict)
-    return found
-
-
-def test_inside_the_memo_each_distinct_value_of_a_field_is_cleaned_once_with_the_same_errors(monkeypatch):
-    statuses = ["bogus", "active", "bogus", "active", "bogus"]
-    calls = counted_clean(monkeypatch, AIModel._meta.get_field("status"))
-
-    outside = field_errors([AIModel(name=f"m{index}", status=status) for index, status in enumerate(statuses)])
-    assert calls == {"bogus": 3, "active": 2}
-    calls.clear()
-    with validation_memo():
-        inside = field_errors([AIModel(name=f"m{index}", status=status) for index, status in enumerate(statuses)])
-
-    assert calls == {"bogus": 1, "active": 1}
-    assert inside == outside
-    assert [bool(errors) for errors in inside] == [True, False, True, False, True]
-
-
-def test_a_remembered_value_is_the_cleaned_one_and_text_rules_still_apply():
-    with validation_memo():
-        models = [AIModel(name=f"m{index}", description="one\r\ntwo", display_name=" padded") for index in range(3)]
-        errors = field_errors(models)
-    assert [model.description for model in models] == ["one\ntwo"] * 3
-    assert [set(found) for found in errors] == [{"display_name"}] * 3
 
 
 @pytest.mark.django_db
