@@ -169,7 +169,7 @@ class Planner:
         self._resolve_successors(by_name)
         index = self._name_index(by_name)
         total = len(by_name)
-        with validation_memo():  # each distinct value of a column checked once
+        with validation_memo():  # each distinct industry settings value checked once
             for done, row in enumerate(by_name.values(), start=1):
                 self._validate(row, index)
                 if done % 500 == 0 or done == total:
