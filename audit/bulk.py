@@ -4,6 +4,7 @@ these in a constant number of statements per chunk, whatever the number of rows.
 """
 
 from collections.abc import Mapping
+from operator import attrgetter
 
 import orjson
 from django.db import connections, models, router
@@ -152,8 +153,18 @@ def insert_objects(objects: list[models.Model]) -> None:
     for obj, pk in zip(objects, _allocate_ids(model, len(objects), connection), strict=True):
         prepare_related_fields_for_save(obj, operation_name="insert_objects")  # as bulk_create does
         obj.pk = pk
-    fields = model._meta.concrete_fields
-    rows = [tuple(field.pre_save(obj, True) for field in fields) for obj in objects]
-    insert_rows(model, [field.attname for field in fields], rows)
+    # Each value as `pre_save` gives it (an auto_now date, a derived text), read at once
+    # where pre_save is Field's own, which only reads the attribute: one call per row for
+    # all of those, not one per field.
+    plain = [field for field in model._meta.concrete_fields if type(field).pre_save is models.Field.pre_save]
+    computed = [field for field in model._meta.concrete_fields if field not in plain]
+    read_plain = attrgetter(*(field.attname for field in plain)) if len(plain) > 1 else _one_value(plain)
+    rows = [(*read_plain(obj), *(field.pre_save(obj, True) for field in computed)) for obj in objects]
+    insert_rows(model, [field.attname for field in [*plain, *computed]], rows)
     for obj in objects:
         obj._state.adding = False
+
+
+def _one_value(fields: list[models.Field]):
+    """What attrgetter gives for several fields, a tuple, for one field or none."""
+    return lambda obj: tuple(getattr(obj, field.attname) for field in fields)

@@ -18,6 +18,7 @@ from models_registry.models import AIModel, Industry, ModelIndustryProfile, Prov
 from models_registry.models.aimodels import NAME_MAX_LENGTH, NAME_VALIDATOR, is_name, successor_chain_problem
 from models_registry.resources import column_widget
 from models_registry.services.aimodels import ProfileInput, validate_aimodel
+from models_registry.validation_memo import validation_memo
 
 NEW, UPDATE, UNCHANGED, INVALID = "new", "update", "unchanged", "invalid"
 MODEL_HISTORY = AIModel.history.model
@@ -168,10 +169,11 @@ class Planner:
         self._resolve_successors(by_name)
         index = self._name_index(by_name)
         total = len(by_name)
-        for done, row in enumerate(by_name.values(), start=1):
-            self._validate(row, index)
-            if done % 500 == 0 or done == total:
-                self.progress(done, total)
+        with validation_memo():  # each distinct industry settings value checked once
+            for done, row in enumerate(by_name.values(), start=1):
+                self._validate(row, index)
+                if done % 500 == 0 or done == total:
+                    self.progress(done, total)
         _fail_rows_whose_successor_fails(rows)
         for row in rows:
             target = row.alias_target

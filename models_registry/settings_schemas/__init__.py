@@ -31,6 +31,7 @@ from referencing.exceptions import Unresolvable
 
 from models_registry.settings_schemas.structure import SchemaCheck, depth_problem
 from models_registry.settings_schemas.validator import OFFLINE, SettingsTooComplex, SettingsValidator, step_budget
+from models_registry.validation_memo import exact_key, remembered
 
 MAX_MESSAGE = 300  # characters of one problem: messages quote the value, which may be long
 
@@ -87,12 +88,18 @@ def settings_problems(schema, settings) -> list[tuple[tuple, str]]:
     if problems:
         return [((), f"This industry's settings schema cannot be used ({problem}) Ask an administrator to fix it.")
                 for problem in problems]  # fmt: skip
+    # A batch (an import) checks each distinct settings value against each schema once.
+    key = exact_key(settings)
+    return list(remembered(key and ("settings", text, key), lambda: _settings_problems(text, settings)))
+
+
+def _settings_problems(text: str, settings) -> tuple[tuple[tuple, str], ...]:
     validator = _validator(text)  # built once per schema and process, outside the budget
     try:
         with step_budget():
             errors = validator.iter_errors(settings)
-            return sorted((tuple(error.absolute_path), _shortened(error.message)) for error in errors)
+            return tuple(sorted((tuple(error.absolute_path), _shortened(error.message)) for error in errors))
     except (SettingsTooComplex, RecursionError):
-        return [((), "These settings are too large or too deeply nested to check against this industry's schema.")]
+        return (((), "These settings are too large or too deeply nested to check against this industry's schema."),)
     except Unresolvable as error:  # not for a schema that passed the checks; even then, no fetch and no 500
-        return [((), _shortened(f"This industry's settings schema has a reference that does not resolve: {error}"))]
+        return (((), _shortened(f"This industry's settings schema has a reference that does not resolve: {error}")),)
