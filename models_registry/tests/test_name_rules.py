@@ -38,7 +38,11 @@ def name_errors(name: str) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("character", REFUSED)
+def codepoint(character: str) -> str:
+    return f"U+{ord(character):04X}"  # an id pytest can select (no brackets, no control characters)
+
+
+@pytest.mark.parametrize("character", REFUSED, ids=codepoint)
 def test_a_name_with_any_other_character_inside_is_refused(character):
     name = f"gpt{character}4"
 
@@ -46,7 +50,7 @@ def test_a_name_with_any_other_character_inside_is_refused(character):
     assert not is_name(name)
 
 
-@pytest.mark.parametrize("character", REFUSED + list(ALLOWED_AFTER_THE_FIRST))
+@pytest.mark.parametrize("character", REFUSED + list(ALLOWED_AFTER_THE_FIRST), ids=codepoint)
 def test_a_name_starts_with_a_letter_or_a_digit(character):
     name = f"{character}gpt"
 
@@ -67,7 +71,7 @@ def test_letters_digits_and_the_listed_punctuation_may_follow():
     assert is_name(name)
 
 
-@pytest.mark.parametrize("name", ["gpt\n", "gpt\r\n", "gpt "])
+@pytest.mark.parametrize("name", ["gpt\n", "gpt\r\n", "gpt "], ids=["newline", "crlf", "space"])
 def test_nothing_may_trail_a_name(name):
     assert name_errors(name)
     assert not is_name(name)
@@ -82,7 +86,7 @@ def test_a_name_is_one_to_two_hundred_characters():
     assert name_errors("") and not is_name("")
 
 
-@pytest.mark.parametrize("character", REFUSED)
+@pytest.mark.parametrize("character", REFUSED, ids=codepoint)
 def test_an_alias_follows_the_same_rule(character):
     model = AIModel(name="gpt-4", provider=ProviderFactory(), aliases=[f"gpt{character}4"])
 
