@@ -55,3 +55,19 @@ def test_the_change_due_first_is_applied_first_whatever_order_they_were_made_in(
     assert apply_due_scheduled_changes() == 2
 
     assert status_entry(earlier).pk < status_entry(later).pk
+
+
+def test_each_change_applied_has_a_request_id_of_its_own():
+    first, second = AIModelFactory(), AIModelFactory()
+    scheduled(first, seconds_ago=2)
+    scheduled(second, seconds_ago=1)
+
+    apply_due_scheduled_changes()
+
+    assert status_entry(first).request_id != status_entry(second).request_id
+
+
+def test_a_change_scheduled_without_a_reason_has_an_empty_one():
+    at = timezone.now() + datetime.timedelta(hours=1)
+
+    assert scheduled_change_create(model=AIModelFactory(), status="inactive", at=at, actor=None).reason == ""
