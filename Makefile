@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' '
 MANAGE := $(BIN)/python manage.py
 TEST_ENV := DJANGO_SETTINGS_MODULE=llm_admin.test_settings
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,14 @@ format: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Mutation testing over models_registry/models/ and services/ (setup.cfg [mutmut]; not run by CI,
+# see docs/mutation.md). MUTANTS narrows it, e.g. MUTANTS='models_registry.models.*'.
+# One child: the mutants share one SQLite test database on disk, which spares each of them the
+# migrations. `mutmut results` lists what survived, `mutmut show NAME` shows one.
+mutation: $(INSTALLED)
+	LLM_ADMIN_DESELECT_UNAVAILABLE=1 LLM_ADMIN_TEST_DATABASE_FILE=$(CURDIR)/mutants/test-database.sqlite3 \
+		$(BIN)/mutmut run --max-children 1 $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .hypothesis
+	rm -rf $(VENV) staticfiles .pytest_cache .hypothesis mutants

@@ -40,3 +40,8 @@ if REDIS_URL and _WORKER.startswith("gw") and os.environ.get("LLM_ADMIN_REDIS_WO
     if WORKER_QUEUE == "rq":  # noqa: F405
         RQ_QUEUES[WORKER_RQ_QUEUE]["URL"] = REDIS_URL  # noqa: F405
     os.environ["LLM_ADMIN_REDIS_WORKER"] = _WORKER
+
+# `make mutation` runs pytest once per mutant: there, one SQLite test database kept on disk
+# (with --reuse-db) spares each run the migrations.
+if os.environ.get("LLM_ADMIN_TEST_DATABASE_FILE") and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["LLM_ADMIN_TEST_DATABASE_FILE"]}  # noqa: F405

@@ -60,7 +60,8 @@ class FoldedTextField(models.TextField):
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
-        kwargs["sources"] = self.sources
+        # Django leaves out editable=True and blank=False, its own defaults but not this field's.
+        kwargs.update(sources=self.sources, editable=self.editable, blank=self.blank)
         for key, value in (("editable", False), ("blank", True), ("default", "")):
             if kwargs.get(key, value) == value:
                 kwargs.pop(key, None)

@@ -292,7 +292,7 @@ def test_bad_input_is_a_400_naming_the_field_and_moves_nothing(retiring, api_as,
     assert last_entry_id() == mark
 
 
-@pytest.mark.parametrize("body", ["[]", "not json", '"to"'])
+@pytest.mark.parametrize("body", ["[]", "not json", '"to"'], ids=["array", "not-json", "string"])
 def test_a_body_that_is_not_an_object_is_a_400(retiring, api_as, body):
     old, _ = retiring
 
