@@ -12,16 +12,19 @@ import importlib.util
 import io
 import os
 import re
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib import admin
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 
+from accounts.sessions import AUTHENTICATED_AT
 from audit.exports import AUDIT_CSV_COLUMNS
 from audit.models import AuditEntry
 from models_registry.choices import Capability, ModelStatus, ModelType
@@ -637,34 +640,63 @@ def test_with_reauthentication_always_required_a_deletion_asks_for_the_password_
     delete_through_the_password_page(signed_in_page, catalog["globex-lens"])
 
 
+def age_the_password(page, seconds: float) -> None:
+    """Move the browser's session's last password entry `seconds` into the past, as time
+    passing would (accounts/sessions.py): no waiting on the clock."""
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == django_settings.SESSION_COOKIE_NAME]
+    session = SessionStore(session_key=cookie["value"])
+    session[AUTHENTICATED_AT] -= seconds
+    session.save()
+
+
 def test_a_deletion_after_the_reauthentication_window_asks_for_the_password_then_carries_on(
     signed_in_page, catalog, settings
 ):
-    settings.REAUTHENTICATE_AFTER = 2
-    time.sleep(2.2)  # the sign-in is now older than the window
+    age_the_password(signed_in_page, settings.REAUTHENTICATE_AFTER + 1)  # the sign-in is now older than the window
     delete_through_the_password_page(signed_in_page, catalog["globex-lens"])
 
 
+IDLE_MINUTES = 8  # the session's idle timeout in these tests: warned 2 minutes before its end
+
+
+def session_of(page) -> Session:
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == django_settings.SESSION_COOKIE_NAME]
+    return Session.objects.get(session_key=cookie["value"])
+
+
+def let_time_pass_on_the_server(minutes: float) -> None:
+    """Every stored session as it will be `minutes` from now: its expiry moved back by that
+    much (Django ends a session whose expiry has passed)."""
+    Session.objects.update(expire_date=F("expire_date") - datetime.timedelta(minutes=minutes))
+
+
 def test_stay_signed_in_keeps_a_session_that_would_otherwise_end(new_page, superuser, settings):
-    settings.SESSION_IDLE_TIMEOUT = settings.SESSION_COOKIE_AGE = 8  # warned 2 s before the end
+    """Time passes on the pages' clocks (Playwright's, moved forward, not waited for) and,
+    by as much, on the server's session rows."""
+    settings.SESSION_IDLE_TIMEOUT = settings.SESSION_COOKIE_AGE = IDLE_MINUTES * 60
     staying, idle = new_page(), new_page()
-    sign_in(staying, "alice")
-    loaded = time.monotonic()  # the staying tab's session runs from here (not from the other's sign-in)
-    sign_in(idle, "alice")
+    for page in (staying, idle):
+        page.clock.install()
+        sign_in(page, "alice")
 
     box = staying.locator("#llm-session")
-    expect(box).to_be_visible(timeout=10_000)
+    expect(box).to_be_hidden()  # not before the warning time
+    staying.clock.fast_forward((IDLE_MINUTES - 1.5) * 60_000)
+    let_time_pass_on_the_server(IDLE_MINUTES - 1.5)
+    expect(box).to_be_visible()
     expect(box).to_contain_text("Your session is about to end.")
-    expect(box.locator(".llm-session-detail")).to_contain_text(re.compile(r"It ends in \d s without activity"))
-    assert time.monotonic() - loaded > 4  # not before the warning time
+    expect(box.locator(".llm-session-detail")).to_contain_text(re.compile(r"It ends in \d+ s without activity"))
     box.get_by_role("button", name="Stay signed in").click()
     expect(box).to_be_hidden()
+    renewed_by = session_of(staying).expire_date - session_of(idle).expire_date
+    assert renewed_by > datetime.timedelta(minutes=IDLE_MINUTES - 2), renewed_by  # renewed on the server
 
     # The other tab did nothing and is told its session has ended ...
-    expect(idle.locator("#llm-session .llm-session-detail")).to_contain_text("It has ended", timeout=12_000)
+    idle.clock.fast_forward((IDLE_MINUTES + 0.5) * 60_000)
+    expect(idle.locator("#llm-session .llm-session-detail")).to_contain_text("It has ended")
     expect(idle.locator("#llm-session .llm-stay")).to_be_hidden()
     # ... and it has; the one that stayed is still signed in past the original end.
-    time.sleep(max(0, 8.5 - (time.monotonic() - loaded)))
+    let_time_pass_on_the_server(2)
     staying.goto(MODELS_URL)
     expect(staying).to_have_url(re.compile(f"{MODELS_URL}$"))
     idle.goto(MODELS_URL)
@@ -672,12 +704,14 @@ def test_stay_signed_in_keeps_a_session_that_would_otherwise_end(new_page, super
 
 
 def test_stay_signed_in_on_a_session_that_already_ended_says_so(page, superuser, settings):
-    settings.SESSION_IDLE_TIMEOUT = settings.SESSION_COOKIE_AGE = 8  # warned 2 s before the end
+    settings.SESSION_IDLE_TIMEOUT = settings.SESSION_COOKIE_AGE = IDLE_MINUTES * 60
+    page.clock.install()
     sign_in(page, "alice")
     Session.objects.all().delete()  # signed out elsewhere (another tab, an administrator)
 
     box = page.locator("#llm-session")
-    expect(box).to_be_visible(timeout=10_000)
+    page.clock.fast_forward((IDLE_MINUTES - 1.5) * 60_000)
+    expect(box).to_be_visible()
     box.get_by_role("button", name="Stay signed in").click()
 
     # Within 1.5 s, well before the page's own deadline would say it anyway.
