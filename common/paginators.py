@@ -62,9 +62,9 @@ class EstimatedCountPaginator(Paginator):
         return number
 
     def page(self, number):
-        number = self.validate_number(number)
-        if not self.count_is_estimate:
+        if not (self.count and self.count_is_estimate):
             return super().page(number)
+        number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         rows = list(self.object_list[bottom : bottom + self.per_page + 1])
         if not rows:

@@ -71,9 +71,6 @@ class PageSource:
         """What the paginator counts (common/paginators.py)."""
         return self.models
 
-    def count(self) -> int:
-        return self.models.order_by().count()
-
     def __getitem__(self, index):
         return self.rows_of(list(self.models.values_list("pk", flat=True)[index]))
 
