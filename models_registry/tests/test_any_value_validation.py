@@ -28,21 +28,12 @@ from audit.models import AuditEntry
 from models_registry.api.serializers import AIModelSerializer
 from models_registry.models import AIModel, Industry
 from models_registry.services import aimodel_create
+from models_registry.tests.contract_words import CAPABILITIES, MODEL_TYPES, STATUSES
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
 
 # --- the contract, read plainly ------------------------------------------------------------
 
 # (The contract's words, copied as written: docs/contract.md §1.)
-MODEL_TYPES = {
-    "chat", "completion", "responses", "embedding", "image_generation", "image_edit", "video_generation",
-    "audio_transcription", "audio_speech", "realtime", "moderation", "rerank", "ocr", "search", "other",
-}  # fmt: skip
-CAPABILITIES = {
-    "function_calling", "parallel_function_calling", "tool_choice", "vision", "audio_input", "audio_output",
-    "video_input", "pdf_input", "reasoning", "response_schema", "prompt_caching", "system_messages", "web_search",
-    "computer_use", "streaming", "assistant_prefill",
-}  # fmt: skip
-STATUSES = {"active", "inactive", "deprecated"}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
 CONTROL = {chr(code) for code in range(0x20)} - {"\t", "\n", "\r"}  # "\r" is stored as "\n"
 INVISIBLE = set(

@@ -81,6 +81,12 @@ def to_the_millisecond(moment):
 
 
 class StampChecks:
+    def assert_entries_since(self, mark: int, changed: set[int], **stamps):
+        """The entries written after entry `mark`: one per changed model, each with `stamps`."""
+        entries = list(AuditEntry.objects.filter(id__gt=mark))
+        self.assert_one_per_changed_model(entries, changed)
+        self.assert_stamps(entries, **stamps)
+
     def assert_stamps(self, entries, *, user, started, finished, reason, request_id, source):
         started = to_the_millisecond(started)
         for entry in entries:
@@ -153,10 +159,9 @@ class TestStampsThroughTheApi(StampChecks, TestCase):
                 assert returned == request_id
             else:
                 assert SANE_REQUEST_ID.fullmatch(returned) and returned != request_id
-            entries = list(AuditEntry.objects.filter(id__gt=mark))
-            self.assert_one_per_changed_model(entries, changed)
-            self.assert_stamps(
-                entries,
+            self.assert_entries_since(
+                mark,
+                changed,
                 user=self.user,
                 started=started,
                 finished=finished,
@@ -204,10 +209,9 @@ class TestStampsThroughTheServices(StampChecks, TestCase):
                         live = {i: pk for i, pk in live.items() if pk not in changed}
             finished = timezone.now()
 
-            entries = list(AuditEntry.objects.filter(id__gt=mark))
-            self.assert_one_per_changed_model(entries, changed)
-            self.assert_stamps(
-                entries,
+            self.assert_entries_since(
+                mark,
+                changed,
                 user=self.user,
                 started=started,
                 finished=finished,

@@ -25,6 +25,7 @@ from audit.models import AuditEntry
 from models_registry.importing import import_models, read_path, read_source
 from models_registry.limits import METADATA_MAX_BYTES, json_size
 from models_registry.models import AIModel, Provider
+from models_registry.tests.contract_words import CAPABILITIES, MODEL_TYPES
 
 CATALOG = Path(__file__).resolve().parents[3] / "shared" / "data" / "litellm_model_catalog.json"
 pytestmark = pytest.mark.skipif(
@@ -35,15 +36,6 @@ pytestmark = pytest.mark.skipif(
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$")
 PROVIDER_SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MODEL_TYPES = {
-    "chat", "completion", "responses", "embedding", "image_generation", "image_edit", "video_generation",
-    "audio_transcription", "audio_speech", "realtime", "moderation", "rerank", "ocr", "search", "other",
-}  # fmt: skip
-CAPABILITIES = {
-    "function_calling", "parallel_function_calling", "tool_choice", "vision", "audio_input", "audio_output",
-    "video_input", "pdf_input", "reasoning", "response_schema", "prompt_caching", "system_messages", "web_search",
-    "computer_use", "streaming", "assistant_prefill",
-}  # fmt: skip
 # LiteLLM flag -> capability (docs/contract.md section 5: `supports_*`; the native streaming flag means streaming).
 FLAGS = {f"supports_{capability}": capability for capability in CAPABILITIES} | {
     "supports_native_streaming": "streaming"
