@@ -24,10 +24,19 @@ def _ids(objects) -> list:
 
 
 def apply_plan(plan: ImportPlan, *, actor) -> None:
-    timestamp, username = timezone.now(), actor_name(actor)
-    _create_providers(list(plan.new_providers.values()), timestamp)
+    """Write every row of the plan that is not written yet."""
+    apply_rows(plan, [row for row in plan.model_rows if not row.written], actor=actor)
 
-    created = [row for row in plan.model_rows if row.kind == NEW]
+
+def apply_rows(plan: ImportPlan, rows: list[RowPlan], *, actor) -> None:
+    """Write these rows of the plan (the whole plan's new providers first, once), all at
+    the time of the plan's first write."""
+    if plan.written_at is None:
+        plan.written_at = timezone.now()
+    timestamp, username = plan.written_at, actor_name(actor)
+    _create_providers([provider for provider in plan.new_providers.values() if provider.pk is None], timestamp)
+
+    created = [row for row in rows if row.kind == NEW]
     for row in created:
         row.model.created_by = row.model.updated_by = username
     insert_objects([row.model for row in created])
@@ -35,7 +44,7 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     # Every changed model moves its version, also when only its profiles changed (the
     # version covers the model's parts); only those whose own fields changed get a history
     # row and an audit entry of the model (the profiles' entries record the rest).
-    touched = [row for row in plan.model_rows if row.kind == UPDATE]
+    touched = [row for row in rows if row.kind == UPDATE]
     updated = [row for row in touched if row.changed_fields]
     for row in touched:
         row.model.version += 1
@@ -59,10 +68,14 @@ def apply_plan(plan: ImportPlan, *, actor) -> None:
     # model (created, renamed) before the profiles that name it.
     record_changes(AIModel, "+", [ObjectChange(r.model, r.changes) for r in created], timestamp)
     record_changes(AIModel, "~", [ObjectChange(r.model, r.changes) for r in updated], timestamp)
-    _write_profiles([row for row in plan.model_rows if row.profile_changes], timestamp)
+    _write_profiles([row for row in rows if row.profile_changes], timestamp)
+    for row in rows:
+        row.written = True
 
 
 def _create_providers(providers: list[Provider], timestamp) -> None:
+    if not providers:
+        return
     Provider.objects.bulk_create(providers, batch_size=BATCH)
     history = Provider.history.model
     record_changes(

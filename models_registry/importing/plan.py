@@ -1,14 +1,24 @@
-"""Validate every row of a file and work out what it would change, writing nothing.
+"""Validate every row of a file and work out what it would change.
 
 Each row runs the same validation as every other door (`validate_aimodel`), against a
 view of the registry as it will be after the import (`BatchNameIndex`), so that rows
 are checked against each other as well as against the database, with a constant number
-of queries whatever the number of rows.
+of queries whatever the number of rows. The planner writes nothing itself; an import
+hands it a writer for the new models that are final before the whole file is validated
+(docs/architecture.md, "An import writes its new models while...").
 """
 
+import contextvars
+import datetime
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db import connections
+from django.utils import translation
 
 from audit.history import audited_fields, field_value, snapshot_changes
 from models_registry.folding import fold
@@ -21,6 +31,12 @@ from models_registry.services.aimodels import ProfileInput, validate_aimodel
 from models_registry.validation_memo import validation_memo
 
 NEW, UPDATE, UNCHANGED, INVALID = "new", "update", "unchanged", "invalid"
+# Rows validated at a time: while one chunk's new models are written, the next are validated.
+VALIDATION_CHUNK = 2000
+# The validating thread gives the interpreter up every this many rows (about a millisecond):
+# the writer, back from the database, would otherwise wait out Python's switch interval
+# (5 ms) for it, every statement. Measured in docs/benchmarks.md (20,000-row import).
+YIELD_EVERY = 10
 MODEL_HISTORY = AIModel.history.model
 PROFILE_HISTORY = ModelIndustryProfile.history.model
 
@@ -49,6 +65,7 @@ class RowPlan:
     wanted_profiles: list = field(default_factory=list)  # validated, unsaved profiles
     alias_target: "RowPlan | None" = None  # for a LiteLLM alias entry: the model it names
     counted: bool = True  # False for a model changed only through alias entries
+    written: bool = False  # written while the rest of the file was still being validated
 
     @property
     def ref(self) -> str:
@@ -68,6 +85,7 @@ class ImportPlan:
     source: SourceFile
     rows: list[RowPlan]
     new_providers: dict = field(default_factory=dict)  # slug -> unsaved Provider
+    written_at: datetime.datetime | None = None  # when its first row was written: one time for all
 
     @property
     def model_rows(self) -> list[RowPlan]:
@@ -142,7 +160,12 @@ class Planner:
         self.providers = {p.slug: p for p in Provider.objects.all()}
         self.industries = {i.slug: i for i in Industry.objects.all()}
 
-    def run(self) -> ImportPlan:
+    def run(
+        self, write_early: Callable[[list[RowPlan]], None] | None = None, *, all_or_nothing: bool = True
+    ) -> ImportPlan:
+        """Validate and diff every row. With `write_early`, new models are handed to it as
+        soon as their rows are final (`_final_and_new`), while the next rows are validated;
+        `all_or_nothing`: none after a row found invalid (the import will be refused)."""
         rows = self.plan.rows
         primary = [row for row in rows if row.source.alias_of is None]
         for row in rows:
@@ -168,12 +191,18 @@ class Planner:
         self.claims = registry_reads.name_claims(sorted(lowered | aliases))
         self._resolve_successors(by_name)
         index = self._name_index(by_name)
-        total = len(by_name)
+        total, done = len(by_name), 0
+        invalid_seen = any(row.errors for row in rows)
         with validation_memo():  # each distinct industry settings value checked once
-            for done, row in enumerate(by_name.values(), start=1):
-                self._validate(row, index)
-                if done % 500 == 0 or done == total:
-                    self.progress(done, total)
+            for chunk in self._validated(list(by_name.values()), index, ahead=write_early is not None):
+                done += len(chunk)
+                self.progress(done, total)
+                invalid_seen = invalid_seen or any(row.errors for row in chunk)
+                if write_early is not None and not (invalid_seen and all_or_nothing):
+                    ready = [row for row in chunk if self._final_and_new(row, index)]
+                    for row in ready:
+                        self._diff(row)
+                    write_early(ready)
         _fail_rows_whose_successor_fails(rows)
         for row in rows:
             target = row.alias_target
@@ -181,9 +210,52 @@ class Planner:
                 row.fail("alias_of", f"The model it names ({target.ref}) is invalid.")
             if row.errors:
                 row.kind = INVALID
-            elif row.source.alias_of is None:
+            elif row.source.alias_of is None and not row.written:
                 self._diff(row)
         return self.plan
+
+    def _validated(self, rows: list[RowPlan], index: "BatchNameIndex", *, ahead: bool) -> Iterator[list[RowPlan]]:
+        """The rows, validated, a chunk at a time. `ahead`: a thread validates the chunks one
+        after another while the caller works on those given (writes them: the database's
+        share of an import, waiting on which leaves the processor to validation)."""
+        chunks = [rows[start : start + VALIDATION_CHUNK] for start in range(0, len(rows), VALIDATION_CHUNK)]
+        if not ahead:
+            for chunk in chunks:
+                self._validate_all(chunk, index)
+                yield chunk
+            return
+        context, language = contextvars.copy_context(), translation.get_language()  # the memo, the language
+
+        def validate_rows(chunk: list[RowPlan]) -> None:
+            for number, row in enumerate(chunk, start=1):
+                self._validate(row, index)
+                if number % YIELD_EVERY == 0:
+                    time.sleep(0)  # lets a waiting writer have the interpreter (YIELD_EVERY)
+
+        def validate(chunk: list[RowPlan]) -> list[RowPlan]:
+            with translation.override(language), _no_queries():
+                context.run(validate_rows, chunk)
+            return chunk
+
+        validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-validation")
+        try:
+            for validated in [validator.submit(validate, chunk) for chunk in chunks]:
+                yield validated.result()
+        finally:
+            validator.shutdown(cancel_futures=True)
+
+    def _validate_all(self, rows: list[RowPlan], index: "BatchNameIndex") -> None:
+        for row in rows:
+            self._validate(row, index)
+
+    def _final_and_new(self, row: RowPlan, index: "BatchNameIndex") -> bool:
+        """Whether a validated row is a new model that nothing later in the plan can change
+        or invalidate, so it may be written before the rest of the file is validated: valid,
+        new, its successor (if any) already in the registry, and none of its names held in
+        the registry now (a model the file renames could be giving one up)."""
+        if row.errors or row.before is not None or row.successor_row is not None:
+            return False
+        return not any(fold(name) in index.db_claims for name in row.model.all_names)
 
     def _build(self, row: RowPlan) -> None:
         model = self.existing.get(fold(row.name))
@@ -399,6 +471,21 @@ def _profile_changes(
     for current in stored.values():
         changes.append(ProfileChange("delete", current, snapshot_changes(PROFILE_HISTORY, current, created=False)))
     return changes
+
+
+@contextmanager
+def _no_queries() -> Iterator[None]:
+    """Validation runs no query (what it checks against was read before: BatchNameIndex):
+    in the validating thread a query would run outside the import's transaction, so it is
+    refused there."""
+
+    def refuse(execute, sql, params, many, context):
+        raise RuntimeError(f"Import validation ran a query, which it must not: {sql[:80]}")
+
+    with ExitStack() as stack:
+        for connection in connections.all():
+            stack.enter_context(connection.execute_wrapper(refuse))
+        yield
 
 
 def plan_import(source: SourceFile, progress=no_progress) -> ImportPlan:

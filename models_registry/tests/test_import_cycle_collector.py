@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from models_registry import importing
 from models_registry.importing import readers
+from models_registry.importing.plan import Planner
 from models_registry.models import AIModel
 from models_registry.tests.factories import ProviderFactory
 
@@ -36,9 +37,10 @@ def collector_on():
 
 @pytest.fixture
 def collector_seen(monkeypatch) -> list[bool]:
-    """Whether the collector was on as the file was read, its rows checked, and applied."""
+    """Whether the collector was on as the file was read, its rows checked (and new models
+    written meanwhile), and the rest applied."""
     seen = []
-    for module, name in [(readers, "_read_csv"), (importing, "plan_import"), (importing, "apply_plan")]:
+    for module, name in [(readers, "_read_csv"), (Planner, "run"), (importing, "apply_plan")]:
         original = getattr(module, name)
 
         def watched(*args, _original=original, **kwargs):
