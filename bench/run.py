@@ -101,6 +101,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--webhook-seconds", type=positive, default=60, help="seconds of changes at that rate, webhooks (60)"
     )
+    parser.add_argument(
+        "--webhook-batch",
+        type=positive,
+        default=10,
+        help="models changed per registry write, webhooks (10: a bulk status change; 1: aimodel_update)",
+    )
     parser.add_argument("--webhook-subscribers", type=positive, default=10, help="webhook subscribers (10)")
     parser.add_argument("--webhook-workers", type=positive, default=2, help="run_worker processes (2)")
     parser.add_argument(
