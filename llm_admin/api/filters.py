@@ -1,4 +1,4 @@
-import weakref
+import functools
 
 import django_filters
 from django import forms
@@ -13,19 +13,10 @@ def takes_free_text(field: forms.Field) -> bool:
     return type(field) is forms.CharField
 
 
-# Per FilterSet class; weakly, since `filterset_fields` makes django-filter build a class per request.
-_parameters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
+@functools.cache  # per declared FilterSet class (FilterBackend asks about no other)
 def reads_parameters(filterset_class: type[django_filters.FilterSet]) -> frozenset[str] | None:
     """The query parameters `filterset_class` reads, or None if it filters even without any
     (a required filter, or its own `filter_queryset`), so it must always be built."""
-    if filterset_class not in _parameters:
-        _parameters[filterset_class] = _read_parameters(filterset_class)
-    return _parameters[filterset_class]
-
-
-def _read_parameters(filterset_class: type[django_filters.FilterSet]) -> frozenset[str] | None:
     if filterset_class.filter_queryset is not django_filters.FilterSet.filter_queryset:
         return None
     fields = filterset_class().form.fields
@@ -71,27 +62,30 @@ class FilterBackend(DjangoFilterBackend):
     tenth of an unfiltered first page (docs/benchmarks.md)."""
 
     def get_filterset(self, request, queryset, view):
-        filterset = super().get_filterset(request, queryset, view)
-        if filterset is not None:
-            empty = {
-                name: ["Enter a value, or leave the parameter out."]
-                for name, field in filterset.form.fields.items()
-                if "" in request.query_params.getlist(name) and not takes_free_text(field)
-            }
-            if empty:
-                raise ValidationError(empty)
+        filterset_class = self.get_filterset_class(view, queryset)
+        return None if filterset_class is None else self._built(filterset_class, request, queryset, view)
+
+    def _built(self, filterset_class, request, queryset, view):
+        filterset = filterset_class(**self.get_filterset_kwargs(request, queryset, view))
+        empty = {
+            name: ["Enter a value, or leave the parameter out."]
+            for name, field in filterset.form.fields.items()
+            if "" in request.query_params.getlist(name) and not takes_free_text(field)
+        }
+        if empty:
+            raise ValidationError(empty)
         return filterset
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is None:
             return queryset
-        parameters = reads_parameters(filterset_class)
-        if parameters is not None and parameters.isdisjoint(request.query_params):
-            return queryset
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
+        # A declared class only: for `filterset_fields`, django-filter makes a class per request.
+        if filterset_class is getattr(view, "filterset_class", None):
+            parameters = reads_parameters(filterset_class)
+            if parameters is not None and parameters.isdisjoint(request.query_params):
+                return queryset
+        filterset = self._built(filterset_class, request, queryset, view)
         if not filterset.is_valid() and self.raise_exception:
             raise utils.translate_validation(filterset.errors)
         try:
