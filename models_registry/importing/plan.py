@@ -226,15 +226,9 @@ class Planner:
             return
         context, language = contextvars.copy_context(), translation.get_language()  # the memo, the language
 
-        def validate_rows(chunk: list[RowPlan]) -> None:
-            for number, row in enumerate(chunk, start=1):
-                self._validate(row, index)
-                if number % YIELD_EVERY == 0:
-                    time.sleep(0)  # lets a waiting writer have the interpreter (YIELD_EVERY)
-
         def validate(chunk: list[RowPlan]) -> list[RowPlan]:
             with translation.override(language), _no_queries():
-                context.run(validate_rows, chunk)
+                context.run(self._validate_all, chunk, index)
             return chunk
 
         validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-validation")
@@ -245,8 +239,10 @@ class Planner:
             validator.shutdown(cancel_futures=True)
 
     def _validate_all(self, rows: list[RowPlan], index: "BatchNameIndex") -> None:
-        for row in rows:
+        for number, row in enumerate(rows, start=1):
             self._validate(row, index)
+            if number % YIELD_EVERY == 0:
+                time.sleep(0)  # in the validating thread, lets a waiting writer have the interpreter
 
     def _final_and_new(self, row: RowPlan, index: "BatchNameIndex") -> bool:
         """Whether a validated row is a new model that nothing later in the plan can change
