@@ -13,7 +13,10 @@ class SessionLifetimeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated and hasattr(request, "session"):
+        # No session key (an API request with a token, say): no session to end, and
+        # `request.user` is left unread.
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key and request.user.is_authenticated:
             ends_at = session_ends_at(request.session)
             if ends_at is not None and ends_at <= time.time():
                 logout(request)

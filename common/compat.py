@@ -8,9 +8,11 @@ forms), which a wrapper cannot hold.
 """
 
 import datetime
+from collections.abc import Iterator
 
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import models
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils.functional import SimpleLazyObject, empty
 from jsonschema.protocols import Validator
 from simple_history.models import HistoricalRecords
@@ -65,3 +67,27 @@ def replace_request_stream(request: WSGIRequest, stream) -> None:
     """Make `request.body` (and the POST parsing) read from `stream`: what Django reads the
     body from is `WSGIRequest._stream`, set in its constructor."""
     request._stream = stream
+
+
+def column_converters(compiler: SQLCompiler) -> dict:
+    """What turns each column of `compiler`'s SQL (compiled: `as_sql()` sets its columns up)
+    into the Python value iterating the QuerySet gives: {column index: (converters, its
+    expression)}, only the columns that have any (dates on SQLite, fields' `from_db_value`).
+    Django's `SQLCompiler.get_converters` over `SQLCompiler.select`."""
+    return compiler.get_converters([column[0] for column in compiler.select[0 : compiler.col_count]])
+
+
+def converted_rows(compiler: SQLCompiler, rows: list[tuple], converters: dict) -> Iterator:
+    """`rows` fetched by running `compiler`'s SQL, each value through its column's
+    `converters` (`column_converters`). Django's `SQLCompiler.apply_converters`."""
+    return compiler.apply_converters(rows, converters) if converters else iter(rows)
+
+
+def values_names(queryset: models.QuerySet) -> tuple[str, ...]:
+    """The keys of the dicts a `.values()` QuerySet gives, in the order of its columns: what
+    Django's `ValuesIterable` reads from `Query.selected`, or, when that is unset, from the
+    extra, values and annotation selects."""
+    query = queryset.query
+    if query.selected:
+        return tuple(query.selected)
+    return (*query.extra_select, *query.values_select, *query.annotation_select)

@@ -1,5 +1,7 @@
 """Lookups every app may use (registered in CommonConfig.ready)."""
 
+import json
+
 from django.db import models
 
 
@@ -26,15 +28,17 @@ def _array_item(value) -> str:
 
 
 class AnyOfLookup(models.Lookup):
-    """`pk__any=[...]` (or `model__any=[...]`, `name__any=[...]`): `= ANY(%s)` with the
-    values as one array parameter on PostgreSQL (binding thousands of separate parameters
-    costs more than the statement itself), and a plain `IN (...)` elsewhere. Used by the
-    set-based bulk paths, the importer and the list endpoint's second query.
+    """`pk__any=[...]` (or `model__any=[...]`, `name__any=[...]`): the values as one
+    parameter, however many there are (binding thousands of separate parameters costs more
+    than the statement itself, and the statement's text stays the same for any number of
+    values: common/compiled.py relies on it). Used by the set-based bulk paths, the importer
+    and the list endpoint's rows.
 
-    On PostgreSQL the array is sent as its literal's text (`array_literal`), cast to
-    bigint[] for integer columns and text[] for the others (text, not the column's
-    varchar(n): a cast to varchar(n) would cut longer values); `= ANY` of an array is an
-    index condition either way.
+    On PostgreSQL `= ANY(%s)` of the array literal's text (`array_literal`), cast to bigint[]
+    for integer columns and text[] for the others (text, not the column's varchar(n): a cast
+    to varchar(n) would cut longer values); `= ANY` of an array is an index condition. On
+    SQLite `IN` the values of a JSON array (`json_each`), which SQLite also looks up through
+    the column's index.
 
     Registered on the id, foreign key and text fields in CommonConfig.ready (LOOKUP_FIELDS)."""
 
@@ -45,13 +49,20 @@ class AnyOfLookup(models.Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
         values = [field.get_prep_value(value) for value in self.rhs]
+        parameter = any_parameter(values, connection.vendor)
         if connection.vendor == "postgresql":
             target = field.target_field if field.is_relation else field
             array_type = "bigint[]" if isinstance(target, models.IntegerField) else "text[]"
-            return f"{lhs} = ANY(%s::{array_type})", [*lhs_params, array_literal(values)]
-        if not values:
-            return "1 = 0", list(lhs_params)
-        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+            return f"{lhs} = ANY(%s::{array_type})", [*lhs_params, parameter]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, parameter]  # noqa: S608 (a column)
+
+
+def any_parameter(values: list, vendor: str) -> str:
+    """The one parameter `__any` sends for `values` (already prepared for the column): an
+    array literal on PostgreSQL, a JSON array elsewhere."""
+    if vendor == "postgresql":
+        return array_literal(values)
+    return json.dumps(values, ensure_ascii=False)
 
 
 # The fields `__any` is registered on: ids, foreign keys (ids of another table) and names.

@@ -41,12 +41,12 @@ class EstimatedCountPaginator(Paginator):
         queryset = getattr(self.object_list, "counted", self.object_list)
         if connections[queryset.db].vendor != "postgresql":
             return queryset.count()
-        limit = estimates.EXACT_COUNT_LIMIT
-        counted = queryset.order_by().values("pk")[: limit + 1].count()
+        limit, keys = estimates.EXACT_COUNT_LIMIT, queryset.order_by().values("pk")
+        counted = estimates.count_at_most(keys, limit + 1)
         if counted <= limit:
             return counted
         self.count_is_estimate = True
-        return max(estimates.planned_rows(queryset), counted)
+        return max(estimates.planned_rows(keys), counted)
 
     def validate_number(self, number):
         if not (self.count and self.count_is_estimate):

@@ -50,7 +50,7 @@ class AnyOfLookupTests(TestCase):
     @given(st.lists(st.sampled_from(SYNTAX[1:]) | names, min_size=1, max_size=8, unique=True))
     def test_names_are_found_exactly_whatever_they_hold(self, values):
         """The product stores names folded and well-formed; the lookup itself must not care:
-        each stored name asked for is found, and nothing else (on SQLite, by an IN list)."""
+        each stored name asked for is found, and nothing else (on SQLite, from a JSON array)."""
         model = AIModelFactory()
         stored, asked = values[: len(values) // 2 + 1], values[len(values) // 2 :]
         RegisteredName.objects.filter(model=model).delete()

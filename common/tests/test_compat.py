@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.signals import post_delete, pre_delete
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator
 
 from audit.history import AuditedHistory
 from common import compat
-from models_registry.models import Provider
-from models_registry.tests.factories import ProviderFactory
+from models_registry.models import AIModel, Provider
+from models_registry.tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +164,27 @@ def test_a_model_forms_model_validation_errors_go_through_update_errors():
     assert not form.is_valid()
     assert list(form.errors) == ["name"]
     assert len(passed) == 1
+
+
+def test_converted_rows_are_the_values_iterating_the_queryset_gives():
+    """Dates come from SQLite as text and PostgreSQL's timestamps in the connection's zone:
+    the converters Django would apply turn a fetched row into what `.values()` yields."""
+    model = AIModelFactory()
+    queryset = AIModel.objects.filter(pk=model.pk).values("pk", "name", "created_at")
+    compiler = queryset.query.get_compiler(queryset.db)
+    sql, params = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+
+    converted = list(compat.converted_rows(compiler, fetched, compat.column_converters(compiler)))
+
+    assert [dict(zip(compat.values_names(queryset), row, strict=True)) for row in converted] == list(queryset)
+    assert isinstance(converted[0][2], datetime.datetime) and converted[0][2].tzinfo is not None
+
+
+def test_values_names_are_the_keys_of_a_values_querysets_dicts_in_column_order():
+    ProviderFactory()
+    queryset = Provider.objects.values("slug", "pk").annotate(doubled=F("pk") * 2)
+
+    assert compat.values_names(queryset) == tuple(queryset.first())

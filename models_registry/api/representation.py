@@ -8,6 +8,8 @@ import orjson
 from django.db.models import BigIntegerField, ExpressionWrapper, F, QuerySet, TextField
 from django.urls import reverse
 
+from common.compiled import CompiledValues
+from common.lookups import any_parameter
 from models_registry.models import AIModel
 from models_registry.querysets import IndustryProfilesJSON, with_dependency_count
 
@@ -39,6 +41,8 @@ ROWS = with_dependency_count(AIModel.objects.order_by()).values(
     **{f"{column}_stored": stored_integer(column) for column in PRICE_COLUMNS},
     industries_json=IndustryProfilesJSON(),
 )
+# ...and compiled once: the same statement for every page, with other ids.
+ROWS_BY_ID = CompiledValues(lambda ids: ROWS.filter(pk__any=ids), sample=[0], parameter=any_parameter)
 price_text = AIModel._meta.get_field("input_cost_per_million_tokens").stored_text
 
 
@@ -47,7 +51,7 @@ def rows_by_id(ids: list[int]) -> list[dict]:
     left out)."""
     if not ids:
         return []
-    found = {row["id"]: row for row in ROWS.filter(pk__any=ids)}
+    found = {row["id"]: row for row in ROWS_BY_ID.rows(ids)}
     return [found[pk] for pk in ids if pk in found]
 
 
