@@ -27,6 +27,22 @@ settings.register_profile("thorough", parent=settings.get_profile("default"), ma
 # PostgreSQL, where each example's hundred requests cost a network round trip per query,
 # CI's second run checks what the backend changes with fewer examples each.
 settings.register_profile("postgres", parent=settings.get_profile("default"), max_examples=15)
+# `make mutation` runs the selected tests once per mutant: there each property gets 5 examples,
+# so a surviving mutant costs seconds rather than minutes, and the same 5 each time
+# (derandomize), so a verdict does not depend on the draw (docs/mutation.md). mutmut's
+# trampolines call each function through a wrapper, which Hypothesis can take for a test run
+# by differing executors.
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("default"),
+    max_examples=5,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.differing_executors,
+    ],
+)
 
 ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("postgres" if ON_POSTGRES else "default"))
