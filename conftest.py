@@ -1,8 +1,10 @@
 """Fixtures shared by every app's tests."""
 
+import fcntl
 import gc
 import importlib
 import os
+from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
@@ -75,6 +77,34 @@ def pytest_collection_modifyitems(config, items):
     if left_out:
         items[:] = [item for item in items if item not in left_out]
         config.hook.pytest_deselected(items=left_out)
+
+
+# `make mutation` runs two mutants at a time, each pytest run in a process of its own: each
+# takes the first of the test database files (LLM_ADMIN_TEST_DATABASE_FILE, numbered) that no
+# other run holds, and holds it until it exits, so two runs never share one.
+_database_slot = None
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    global _database_slot
+    base = os.environ.get("LLM_ADMIN_TEST_DATABASE_FILE")
+    if not base or "TEST" not in django_settings.DATABASES["default"]:
+        return
+    if _database_slot is not None:  # an earlier session of this process (or of its parent) held one
+        _database_slot.close()
+    path = Path(base)
+    for number in range(16):
+        slot = open(path.with_stem(f"{path.stem}-{number}").with_suffix(".lock"), "w")  # noqa: SIM115 (held until exit)
+        try:
+            fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            slot.close()
+            continue
+        _database_slot = slot
+        django_settings.DATABASES["default"]["TEST"]["NAME"] = str(path.with_stem(f"{path.stem}-{number}"))
+        return
+    raise pytest.UsageError(f"All 16 test databases beside {base} are in use.")
 
 
 def pytest_sessionstart(session):
