@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from models_registry.models import AIModel, ModelIndustryProfile, RegisteredName
+from models_registry.models.aimodels import SUCCESSOR_CHAIN_LIMIT, successor_chain_problem
 from models_registry.services import aimodel_create, aimodel_update
 from models_registry.tests import strategies
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
@@ -211,3 +212,16 @@ def test_unpaired_surrogates_are_refused_on_the_field_and_nothing_is_stored(db, 
 
     assert list(caught.value.message_dict) == [invalid]
     assert stored_state() == before
+
+
+def test_a_successor_leading_into_a_cycle_elsewhere_is_a_cycle():
+    """The successor rule as the importer applies it to a file's rows, whose successors may
+    already loop among themselves (b and c here) without passing through the row checked."""
+    successors = {"b": "c", "c": "b"}
+
+    assert successor_chain_problem("a", "b", successors.get) == "This successor would make a cycle of successors."
+
+
+def test_a_successor_chain_without_end_is_refused_as_too_long():
+    assert successor_chain_problem(0, 1, lambda key: key + 1) == "The successor chain is too long."
+    assert successor_chain_problem(0, 1, lambda key: key + 1 if key < SUCCESSOR_CHAIN_LIMIT - 1 else None) is None
