@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management.sql import emit_post_migrate_signal
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
@@ -29,16 +29,18 @@ settings.register_profile("thorough", parent=settings.get_profile("default"), ma
 # PostgreSQL, where each example's hundred requests cost a network round trip per query,
 # CI's second run checks what the backend changes with fewer examples each.
 settings.register_profile("postgres", parent=settings.get_profile("default"), max_examples=15)
-# `make mutation` runs the selected tests once per mutant: there each property gets 5 examples,
-# so a surviving mutant costs seconds rather than minutes, and the same 5 each time
-# (derandomize), so a verdict does not depend on the draw (docs/mutation.md). mutmut's
-# trampolines call each function through a wrapper, which Hypothesis can take for a test run
-# by differing executors.
+# `make mutation` runs the selected tests once per mutant (docs/mutation.md): there each
+# property gets 5 examples, so a surviving mutant costs seconds rather than minutes; the same
+# 5 each time (derandomize), so a verdict does not depend on the draw; and a failing example
+# is not shrunk (a kill needs the failure, not the smallest example, and shrinking can take
+# minutes). mutmut's trampolines call each function through a wrapper, which Hypothesis can
+# take for a test run by differing executors.
 settings.register_profile(
     "mutation",
     parent=settings.get_profile("default"),
     max_examples=5,
     derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.function_scoped_fixture,
