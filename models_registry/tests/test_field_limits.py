@@ -194,6 +194,41 @@ def test_a_part_refused_for_its_shape_is_not_also_refused_for_the_shared_budget(
     assert not [message for message in refused.value.message_dict[field] if "together" in message]
 
 
+@pytest.mark.parametrize(
+    ("description", "metadata", "alias_names"),
+    [
+        ("d" * limits.DESCRIPTION_MAX_LENGTH, 4300, []),  # a description at its own limit
+        ("d", limits.METADATA_MAX_BYTES, []),  # metadata at its own limit
+        ("", limits.MODEL_CONTENT_MAX_BYTES - 10, ["alias-tips-it"]),  # the aliases' bytes tip it over
+    ],
+    ids=["description-at-its-limit", "metadata-at-its-limit", "aliases-tip-it"],
+)
+def test_parts_each_within_their_own_limit_are_refused_over_the_budget_together(description, metadata, alias_names):
+    fields = {"description": description, "metadata": sized_object(metadata), "aliases": alias_names}
+    total = limits.content_size(fields["description"], fields["metadata"], fields["aliases"])
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-over", **fields)
+
+    budget = limits.MODEL_CONTENT_MAX_BYTES
+    message = f"Ensure description, metadata and aliases take at most {budget:,} bytes together (they take {total:,})."
+    assert refused.value.message_dict == {"metadata": [message]}
+
+
+def test_a_description_over_its_own_limit_is_refused_for_that_alone():
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(
+            actor=None,
+            provider=ProviderFactory(),
+            name="gpt-long",
+            description="d" * (limits.DESCRIPTION_MAX_LENGTH + 1),
+            metadata=sized_object(4300),
+        )
+
+    assert list(refused.value.message_dict) == ["description"]
+    assert not [message for message in refused.value.message_dict["description"] if "together" in message]
+
+
 def test_the_settings_of_all_profiles_share_one_budget(api):
     share = limits.PROFILES_SETTINGS_MAX_BYTES // 2
     profiles = [
