@@ -225,3 +225,13 @@ def test_a_successor_leading_into_a_cycle_elsewhere_is_a_cycle():
 def test_a_successor_chain_without_end_is_refused_as_too_long():
     assert successor_chain_problem(0, 1, lambda key: key + 1) == "The successor chain is too long."
     assert successor_chain_problem(0, 1, lambda key: key + 1 if key < SUCCESSOR_CHAIN_LIMIT - 1 else None) is None
+
+
+@pytest.mark.parametrize(
+    "capabilities", ["vision", ["vision", 1], {"vision": True}], ids=["text", "a-number-in-it", "object"]
+)
+def test_capabilities_that_are_not_a_list_of_names_are_refused_saying_so(db, capabilities):
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-caps", capabilities=capabilities)
+
+    assert refused.value.message_dict == {"capabilities": ["Must be a list of capability names."]}
