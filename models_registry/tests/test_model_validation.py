@@ -235,3 +235,11 @@ def test_capabilities_that_are_not_a_list_of_names_are_refused_saying_so(db, cap
         aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-caps", capabilities=capabilities)
 
     assert refused.value.message_dict == {"capabilities": ["Must be a list of capability names."]}
+
+
+@pytest.mark.parametrize("aliases", ["gpt-x", ["gpt-x", 1], {"gpt-x": True}], ids=["text", "a-number-in-it", "object"])
+def test_aliases_that_are_not_a_list_of_names_are_refused_saying_so(db, aliases):
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-aliases", aliases=aliases)
+
+    assert refused.value.message_dict == {"aliases": ["Must be a list of names."]}
