@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from models_registry.models import AIModel, ModelIndustryProfile, RegisteredName
-from models_registry.models.aimodels import SUCCESSOR_CHAIN_LIMIT, successor_chain_problem
+from models_registry.models.aimodels import (
+    NAME_MAX_LENGTH,
+    NAME_VALIDATOR,
+    SUCCESSOR_CHAIN_LIMIT,
+    successor_chain_problem,
+)
 from models_registry.services import aimodel_create, aimodel_update
 from models_registry.tests import strategies
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
@@ -243,3 +248,15 @@ def test_aliases_that_are_not_a_list_of_names_are_refused_saying_so(db, aliases)
         aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-aliases", aliases=aliases)
 
     assert refused.value.message_dict == {"aliases": ["Must be a list of names."]}
+
+
+def test_an_alias_too_long_is_refused_for_its_length_and_one_at_the_length_for_its_characters(db):
+    longest = NAME_MAX_LENGTH
+    too_long, bad_at_the_limit = "a" * (longest + 1), "a b" + "c" * (longest - 3)
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-aliases", aliases=[too_long, bad_at_the_limit])
+
+    assert refused.value.message_dict == {
+        "aliases": [f"{too_long!r}: at most {longest} characters.", f"{bad_at_the_limit!r}: {NAME_VALIDATOR.message}"]
+    }
