@@ -260,3 +260,12 @@ def test_an_alias_too_long_is_refused_for_its_length_and_one_at_the_length_for_i
     assert refused.value.message_dict == {
         "aliases": [f"{too_long!r}: at most {longest} characters.", f"{bad_at_the_limit!r}: {NAME_VALIDATOR.message}"]
     }
+
+
+def test_a_model_made_its_own_successor_is_refused_saying_so(db):
+    model = AIModelFactory()
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_update(model=model, actor=None, successor=model)
+
+    assert refused.value.message_dict == {"successor": ["A model cannot be its own successor."]}
