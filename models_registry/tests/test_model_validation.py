@@ -269,3 +269,13 @@ def test_a_model_made_its_own_successor_is_refused_saying_so(db):
         aimodel_update(model=model, actor=None, successor=model)
 
     assert refused.value.message_dict == {"successor": ["A model cannot be its own successor."]}
+
+
+def test_a_successor_that_closes_a_cycle_is_refused_saying_so(db):
+    newer = AIModelFactory()
+    older = AIModelFactory(successor=newer)
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_update(model=newer, actor=None, successor=older)
+
+    assert refused.value.message_dict == {"successor": ["This successor would make a cycle of successors."]}
