@@ -184,6 +184,13 @@ def test_a_save_of_some_fields_writes_the_search_text_with_them_and_nothing_more
     )
 
 
+@pytest.mark.django_db
+def test_the_saved_instance_holds_the_search_text_it_wrote():
+    model = aimodel_create(actor=None, provider=ProviderFactory(), name="Held-1", display_name="Shown")
+
+    assert model.search_text == AIModel.objects.get(pk=model.pk).search_text == "held-1\x1fshown\x1f"
+
+
 # --- Names ----------------------------------------------------------------------------
 
 # Every character the name pattern accepts: ASCII only.
