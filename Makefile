@@ -48,11 +48,13 @@ bench: $(INSTALLED)
 
 # Mutation testing over models_registry/models/ and services/ (setup.cfg [mutmut]; not run by CI,
 # see docs/mutation.md). MUTANTS narrows it, e.g. MUTANTS='models_registry.models.*'.
-# One child: the mutants share one SQLite test database on disk, which spares each of them the
-# migrations. `mutmut results` lists what survived, `mutmut show NAME` shows one.
+# Two children: each mutant's pytest run takes one of the SQLite test databases kept on disk
+# (mutants/test-database-N.sqlite3, conftest.py), which spares it the migrations. Property
+# tests run with 5 examples each (the conftest's "mutation" profile).
+# `mutmut results` lists what survived, `mutmut show NAME` shows one.
 mutation: $(INSTALLED)
-	LLM_ADMIN_DESELECT_UNAVAILABLE=1 LLM_ADMIN_TEST_DATABASE_FILE=$(CURDIR)/mutants/test-database.sqlite3 \
-		$(BIN)/mutmut run --max-children 1 $(MUTANTS)
+	LLM_ADMIN_DESELECT_UNAVAILABLE=1 HYPOTHESIS_PROFILE=mutation LLM_ADMIN_TEST_DATABASE_FILE=$(CURDIR)/mutants/test-database.sqlite3 \
+		$(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results
 
 clean:

@@ -1,8 +1,10 @@
 """Fixtures shared by every app's tests."""
 
+import fcntl
 import gc
 import importlib
 import os
+from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
@@ -10,7 +12,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management.sql import emit_post_migrate_signal
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
@@ -27,6 +29,24 @@ settings.register_profile("thorough", parent=settings.get_profile("default"), ma
 # PostgreSQL, where each example's hundred requests cost a network round trip per query,
 # CI's second run checks what the backend changes with fewer examples each.
 settings.register_profile("postgres", parent=settings.get_profile("default"), max_examples=15)
+# `make mutation` runs the selected tests once per mutant (docs/mutation.md): there each
+# property gets 5 examples, so a surviving mutant costs seconds rather than minutes; the same
+# 5 each time (derandomize), so a verdict does not depend on the draw; and a failing example
+# is not shrunk (a kill needs the failure, not the smallest example, and shrinking can take
+# minutes). mutmut's trampolines call each function through a wrapper, which Hypothesis can
+# take for a test run by differing executors.
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("default"),
+    max_examples=5,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.differing_executors,
+    ],
+)
 
 ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("postgres" if ON_POSTGRES else "default"))
@@ -59,6 +79,34 @@ def pytest_collection_modifyitems(config, items):
     if left_out:
         items[:] = [item for item in items if item not in left_out]
         config.hook.pytest_deselected(items=left_out)
+
+
+# `make mutation` runs two mutants at a time, each pytest run in a process of its own: each
+# takes the first of the test database files (LLM_ADMIN_TEST_DATABASE_FILE, numbered) that no
+# other run holds, and holds it until it exits, so two runs never share one.
+_database_slot = None
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    global _database_slot
+    base = os.environ.get("LLM_ADMIN_TEST_DATABASE_FILE")
+    if not base or "TEST" not in django_settings.DATABASES["default"]:
+        return
+    if _database_slot is not None:  # an earlier session of this process (or of its parent) held one
+        _database_slot.close()
+    path = Path(base)
+    for number in range(16):
+        slot = open(path.with_stem(f"{path.stem}-{number}").with_suffix(".lock"), "w")  # noqa: SIM115 (held until exit)
+        try:
+            fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            slot.close()
+            continue
+        _database_slot = slot
+        django_settings.DATABASES["default"]["TEST"]["NAME"] = str(path.with_stem(f"{path.stem}-{number}"))
+        return
+    raise pytest.UsageError(f"All 16 test databases beside {base} are in use.")
 
 
 def pytest_sessionstart(session):

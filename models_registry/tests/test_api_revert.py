@@ -9,6 +9,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
@@ -19,6 +20,8 @@ from audit.models import AuditEntry, SecurityEvent
 from audit.retention import prune_history
 from llm_admin.tests.test_api_schema import conforms
 from models_registry.models import AIModel, Industry, ModelDependency, Provider
+from models_registry.services import aimodel_delete, aimodel_restore
+from models_registry.services import aimodels as services_aimodels
 from models_registry.tests.factories import AIModelFactory, ModelDependencyFactory, ProviderFactory, profile
 
 pytestmark = pytest.mark.django_db
@@ -318,6 +321,34 @@ def test_a_model_restored_already_cannot_be_restored_again(admin, deleted_model)
     assert response.status_code == 409
     assert response.json()["forceable"] is False
     assert "exists again" in response.json()["detail"]
+
+
+def test_a_restore_that_finds_its_id_taken_when_it_writes_is_refused_not_written_over(monkeypatch, openai):
+    """Two restores of one deleted model at once (two administrators reverting the same
+    delete): both find the id free while they validate; the one that writes second is
+    refused instead of overwriting the first. Played on one connection: the other restore
+    runs inside this one's validation (and the refusal rolls it back with this one)."""
+    model = AIModelFactory(name="gpt-4o", provider=openai)
+    aimodel_delete(model=model, actor=None)
+    validate = services_aimodels.validate_aimodel
+    racing = ["gpt-4o-other"]
+
+    def restore(name):
+        fields = {"name": name, "provider_id": openai.pk, "context_window": 1000}
+        return aimodel_restore(model_id=model.pk, fields=fields, version=model.version + 1, actor=None)
+
+    def validate_then_the_other_restore(*args, **kwargs):
+        profiles = validate(*args, **kwargs)
+        while racing:
+            restore(racing.pop())
+        return profiles
+
+    monkeypatch.setattr(services_aimodels, "validate_aimodel", validate_then_the_other_restore)
+
+    with pytest.raises(ValidationError) as refused:
+        restore("gpt-4o")
+
+    assert refused.value.message_dict == {"name": ["A concurrent change took this name or an alias; please retry."]}
 
 
 # --- Parts, dependencies, providers and industries -----------------------------------

@@ -163,6 +163,34 @@ def test_search_text_follows_every_writer(tmp_path):
     assert dict(AIModel.objects.values_list("name", "search_text")) == stored
 
 
+@pytest.mark.django_db
+def test_a_save_of_some_fields_writes_the_search_text_with_them_and_nothing_more():
+    """save(update_fields=...) naming a field the search text folds writes the text too; one
+    naming none of them leaves the text as stored; neither writes a field it did not name."""
+    model = AIModelFactory(name="Partial-1", display_name="Shown", aliases=[], description="Old", status="active")
+    model.description, model.status = "New", "deprecated"
+
+    model.save(update_fields=["description"])
+    stored = AIModel.objects.get(pk=model.pk)
+    assert (stored.description, stored.status, stored.search_text) == ("New", "active", "partial-1\x1fshown\x1fnew")
+
+    model.name = "Partial-2"
+    model.save(update_fields=["status"])
+    stored = AIModel.objects.get(pk=model.pk)
+    assert (stored.name, stored.status, stored.search_text) == (
+        "Partial-1",
+        "deprecated",
+        "partial-1\x1fshown\x1fnew",
+    )
+
+
+@pytest.mark.django_db
+def test_the_saved_instance_holds_the_search_text_it_wrote():
+    model = aimodel_create(actor=None, provider=ProviderFactory(), name="Held-1", display_name="Shown")
+
+    assert model.search_text == AIModel.objects.get(pk=model.pk).search_text == "held-1\x1fshown\x1f"
+
+
 # --- Names ----------------------------------------------------------------------------
 
 # Every character the name pattern accepts: ASCII only.

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -18,6 +19,7 @@ from models_registry import limits
 from models_registry.choices import Capability
 from models_registry.importing import import_models, read_source
 from models_registry.models import AIModel, Industry, ModelDependency, ModelIndustryProfile, Provider
+from models_registry.services import aimodel_create
 from models_registry.tests.admin_pages import FORM_ID, form_fields, page_of, signed_in, staff
 from models_registry.tests.factories import AIModelFactory, ProviderFactory
 
@@ -168,6 +170,63 @@ def test_description_metadata_and_aliases_share_one_budget_and_the_largest_is_na
         api, MODELS, {"name": "gpt-at", "provider": "openai", "metadata": metadata, "description": description}
     )
     assert accepted.status_code == 201, accepted.json()
+
+
+@pytest.mark.parametrize(
+    ("misshapen", "field"),
+    [({"metadata": ["m" * 4300]}, "metadata"), ({"aliases": ["bad alias"], "metadata": {"m": "m" * 4300}}, "aliases")],
+    ids=["metadata-not-an-object", "aliases-with-a-bad-one"],
+)
+def test_a_part_refused_for_its_shape_is_not_also_refused_for_the_shared_budget(misshapen, field):
+    """Over the budget together, but metadata or aliases are refused for what they are
+    (model validation: the API's serializer refuses a metadata list before it): that error
+    alone is reported, and no share of the budget is named."""
+    fields = {"name": "gpt-misshapen", "description": "d" * limits.DESCRIPTION_MAX_LENGTH, **misshapen}
+    assert (
+        limits.content_size(fields["description"], fields["metadata"], fields.get("aliases"))
+        > limits.MODEL_CONTENT_MAX_BYTES
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), **fields)
+
+    assert list(refused.value.message_dict) == [field]
+    assert not [message for message in refused.value.message_dict[field] if "together" in message]
+
+
+@pytest.mark.parametrize(
+    ("description", "metadata", "alias_names"),
+    [
+        ("d" * limits.DESCRIPTION_MAX_LENGTH, 4300, []),  # a description at its own limit
+        ("d", limits.METADATA_MAX_BYTES, []),  # metadata at its own limit
+        ("", limits.MODEL_CONTENT_MAX_BYTES - 10, ["alias-tips-it"]),  # the aliases' bytes tip it over
+    ],
+    ids=["description-at-its-limit", "metadata-at-its-limit", "aliases-tip-it"],
+)
+def test_parts_each_within_their_own_limit_are_refused_over_the_budget_together(description, metadata, alias_names):
+    fields = {"description": description, "metadata": sized_object(metadata), "aliases": alias_names}
+    total = limits.content_size(fields["description"], fields["metadata"], fields["aliases"])
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-over", **fields)
+
+    budget = limits.MODEL_CONTENT_MAX_BYTES
+    message = f"Ensure description, metadata and aliases take at most {budget:,} bytes together (they take {total:,})."
+    assert refused.value.message_dict == {"metadata": [message]}
+
+
+def test_a_description_over_its_own_limit_is_refused_for_that_alone():
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(
+            actor=None,
+            provider=ProviderFactory(),
+            name="gpt-long",
+            description="d" * (limits.DESCRIPTION_MAX_LENGTH + 1),
+            metadata=sized_object(4300),
+        )
+
+    assert list(refused.value.message_dict) == ["description"]
+    assert not [message for message in refused.value.message_dict["description"] if "together" in message]
 
 
 def test_the_settings_of_all_profiles_share_one_budget(api):

@@ -339,6 +339,11 @@ BAD_VALUES = [
         '[{"industry": "healthcare", "settings": {"max_temperature": 5}}]',
         "healthcare: max_temperature: 5 is greater than the maximum of 2",
     ),
+    (  # a setting inside a list is named by its path, the index after a dot
+        "industries",
+        '[{"industry": "healthcare", "settings": {"data_residency": ["eu", "mars"]}}]',
+        "healthcare: data_residency.1: 'mars' is not one of",
+    ),
     ("industries", '[{"industry": "general"}, {"industry": "general"}]', "general: listed more than once."),
     ("metadata", "[1, 2]", "Must be a JSON object."),
     ("metadata", "{not json", "Not valid JSON: Expecting property name enclosed in double quotes"),

@@ -12,6 +12,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from models_registry.models import AIModel, ModelIndustryProfile, RegisteredName
+from models_registry.models.aimodels import (
+    NAME_MAX_LENGTH,
+    NAME_VALIDATOR,
+    SUCCESSOR_CHAIN_LIMIT,
+    successor_chain_problem,
+)
 from models_registry.services import aimodel_create, aimodel_update
 from models_registry.tests import strategies
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
@@ -211,3 +217,65 @@ def test_unpaired_surrogates_are_refused_on_the_field_and_nothing_is_stored(db, 
 
     assert list(caught.value.message_dict) == [invalid]
     assert stored_state() == before
+
+
+def test_a_successor_leading_into_a_cycle_elsewhere_is_a_cycle():
+    """The successor rule as the importer applies it to a file's rows, whose successors may
+    already loop among themselves (b and c here) without passing through the row checked."""
+    successors = {"b": "c", "c": "b"}
+
+    assert successor_chain_problem("a", "b", successors.get) == "This successor would make a cycle of successors."
+
+
+def test_a_successor_chain_without_end_is_refused_as_too_long():
+    assert successor_chain_problem(0, 1, lambda key: key + 1) == "The successor chain is too long."
+    assert successor_chain_problem(0, 1, lambda key: key + 1 if key < SUCCESSOR_CHAIN_LIMIT - 1 else None) is None
+
+
+@pytest.mark.parametrize(
+    "capabilities", ["vision", ["vision", 1], {"vision": True}], ids=["text", "a-number-in-it", "object"]
+)
+def test_capabilities_that_are_not_a_list_of_names_are_refused_saying_so(db, capabilities):
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-caps", capabilities=capabilities)
+
+    assert refused.value.message_dict == {"capabilities": ["Must be a list of capability names."]}
+
+
+@pytest.mark.parametrize("aliases", ["gpt-x", ["gpt-x", 1], {"gpt-x": True}], ids=["text", "a-number-in-it", "object"])
+def test_aliases_that_are_not_a_list_of_names_are_refused_saying_so(db, aliases):
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-aliases", aliases=aliases)
+
+    assert refused.value.message_dict == {"aliases": ["Must be a list of names."]}
+
+
+def test_an_alias_too_long_is_refused_for_its_length_and_one_at_the_length_for_its_characters(db):
+    longest = NAME_MAX_LENGTH
+    too_long, bad_at_the_limit = "a" * (longest + 1), "a b" + "c" * (longest - 3)
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-aliases", aliases=[too_long, bad_at_the_limit])
+
+    assert refused.value.message_dict == {
+        "aliases": [f"{too_long!r}: at most {longest} characters.", f"{bad_at_the_limit!r}: {NAME_VALIDATOR.message}"]
+    }
+
+
+def test_a_model_made_its_own_successor_is_refused_saying_so(db):
+    model = AIModelFactory()
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_update(model=model, actor=None, successor=model)
+
+    assert refused.value.message_dict == {"successor": ["A model cannot be its own successor."]}
+
+
+def test_a_successor_that_closes_a_cycle_is_refused_saying_so(db):
+    newer = AIModelFactory()
+    older = AIModelFactory(successor=newer)
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_update(model=newer, actor=None, successor=older)
+
+    assert refused.value.message_dict == {"successor": ["This successor would make a cycle of successors."]}

@@ -10,6 +10,7 @@ import re
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
@@ -548,3 +549,48 @@ def test_a_registration_during_a_move_is_moved_or_left_never_lost():
     removed = AuditEntry.objects.filter(event_type="dependency.removed").count()
     registered_on_new = AuditEntry.objects.filter(event_type="dependency.registered", parent_id=str(new.pk)).count()
     assert removed == registered_on_new == len(on_new)
+
+
+@pytest.fixture
+def change_before_the_lock(monkeypatch):
+    """change_before_the_lock(write): `write` runs once, between the move's first read of the
+    models and the query that locks them, as a concurrent write committed in that gap would
+    (on SQLite, where the race cannot be timed with threads)."""
+
+    def arrange(write):
+        lock = AIModel.objects.select_for_update
+        pending = [write]
+
+        def write_then_lock(*args, **kwargs):
+            while pending:
+                pending.pop()()
+            return lock(*args, **kwargs)
+
+        monkeypatch.setattr(AIModel.objects, "select_for_update", write_then_lock)
+
+    return arrange
+
+
+def test_a_successor_changed_before_the_lock_is_followed_to_the_new_one(retiring, change_before_the_lock):
+    old, new = retiring
+    newer = AIModelFactory(name="gpt-newer")
+    moving = registrations(old)
+    change_before_the_lock(lambda: AIModel.objects.filter(pk=old.pk).update(successor=newer))
+
+    assert aimodel_move_dependents(model=old, actor=None) == 3
+
+    assert registrations(newer) == moving
+    assert registrations(new) == registrations(old) == set()
+
+
+def test_a_target_deleted_before_the_lock_is_refused_and_nothing_moves(retiring, change_before_the_lock):
+    old, _ = retiring
+    target = AIModelFactory(name="gpt-other")
+    moving = registrations(old)
+    change_before_the_lock(lambda: AIModel.objects.filter(pk=target.pk).delete())
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_move_dependents(model=old, to=target, actor=None)
+
+    assert refused.value.message_dict == {"to": ["That model no longer exists."]}
+    assert registrations(old) == moving

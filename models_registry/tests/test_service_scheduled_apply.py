@@ -1,9 +1,11 @@
 """How the worker applies due scheduled changes (services/scheduled.py), to the letter: the
-reason it records, the error a failed change keeps, and which change goes first."""
+reason it records, the error a failed change keeps, which change goes first, and what it reads."""
 
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEntry
@@ -71,3 +73,19 @@ def test_a_change_scheduled_without_a_reason_has_an_empty_one():
     at = timezone.now() + datetime.timedelta(hours=1)
 
     assert scheduled_change_create(model=AIModelFactory(), status="inactive", at=at, actor=None).reason == ""
+
+
+def test_each_due_change_reads_its_model_once_under_its_lock():
+    """The due changes are read with their models (one query); a model's row is read again
+    only by the update's lock, not once more to follow the change to it."""
+    models = [AIModelFactory(), AIModelFactory()]
+    for seconds_ago, model in enumerate(models, start=1):
+        scheduled(model, seconds_ago=seconds_ago)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert apply_due_scheduled_changes() == 2
+
+    table = connection.ops.quote_name(AIModel._meta.db_table)
+    for model in models:
+        by_id = f"FROM {table} WHERE {table}.{connection.ops.quote_name('id')} = {model.pk} "
+        assert sum(by_id in query["sql"] for query in queries.captured_queries) == 1
