@@ -27,7 +27,7 @@ def test_an_update_without_a_reason_has_an_empty_reason():
 
     aimodel_update(model=model, actor=None, display_name="Renamed")
 
-    assert AuditEntry.objects.get(object_id=str(model.pk), action="update").reason == ""
+    assert AuditEntry.objects.get(object_type="aimodel", object_id=str(model.pk), action="update").reason == ""
 
 
 @pytest.mark.parametrize("field", ["id", "version", "created_at", "no_such_field"])
@@ -46,9 +46,9 @@ def test_a_stale_update_reports_only_the_changes_newer_than_the_entry_the_caller
     model = AIModelFactory()
     loaded = model.version
     aimodel_update(model=model, actor=None, display_name="First")
-    first = AuditEntry.objects.filter(object_id=str(model.pk), action="update").latest("id")
+    first = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk), action="update").latest("id")
     aimodel_update(model=model, actor=None, display_name="Second")
-    second = AuditEntry.objects.filter(object_id=str(model.pk), action="update").latest("id")
+    second = AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk), action="update").latest("id")
 
     with pytest.raises(StaleVersionError) as since_loaded:
         aimodel_update(model=model, actor=None, expected_version=loaded, context_window=1000)
@@ -64,7 +64,7 @@ def test_a_delete_without_a_reason_has_an_empty_reason():
 
     aimodel_delete(model=model, actor=None)
 
-    assert AuditEntry.objects.get(object_id=str(model.pk), action="delete").reason == ""
+    assert AuditEntry.objects.get(object_type="aimodel", object_id=str(model.pk), action="delete").reason == ""
 
 
 def test_a_dependency_registered_after_the_check_still_refuses_the_delete_and_is_named(monkeypatch):
@@ -87,4 +87,4 @@ def test_a_dependency_registered_after_the_check_still_refuses_the_delete_and_is
     assert str(refused.value) == "The model has 1 dependent(s) and cannot be deleted."
     assert AIModel.objects.filter(pk=model.pk).exists()
     assert ModelDependency.objects.filter(pk=dependency.pk).exists()
-    assert not AuditEntry.objects.filter(object_id=str(model.pk), action="delete").exists()
+    assert not AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk), action="delete").exists()
