@@ -1,0 +1,55 @@
+"""A bulk status change at the service, beyond its audit (test_bulk_actions.py): what it
+stamps on each model it moves (one version more, when, by whom), what it says of a model
+already in the asked status, and the audit entries a write reports having made."""
+
+import pytest
+from django.utils import timezone
+
+from audit.models import AuditEntry
+from models_registry.choices import BulkAction
+from models_registry.models import AIModel
+from models_registry.services import aimodel_bulk_apply
+from models_registry.services.catalog import registry_write
+from models_registry.tests.factories import AIModelFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_model_moved_gets_one_version_more_the_time_and_who_moved_it(make_user):
+    editor = make_user("editor")
+    models = AIModelFactory.create_batch(3)
+    before = {model.pk: model.version for model in models}
+    started = timezone.now()
+
+    aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=list(before), actor=editor)
+
+    for model in AIModel.objects.filter(pk__in=before):
+        assert model.status == "deprecated"
+        assert model.version == before[model.pk] + 1
+        assert model.updated_at >= started
+        assert model.updated_by == editor.username
+
+
+def test_a_model_already_in_the_status_is_said_to_be_unchanged_and_the_others_are_not():
+    moving, already = AIModelFactory(status="active"), AIModelFactory(status="deprecated")
+
+    result = aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[moving.pk, already.pk], actor=None)
+
+    assert result.as_dict()["results"] == [
+        {"id": moving.pk, "ok": True},
+        {"id": already.pk, "ok": True, "unchanged": True},
+    ]
+
+
+@pytest.mark.postgres
+def test_a_write_reports_the_ids_of_the_entries_a_bulk_change_wrote():
+    """On PostgreSQL the bulk writer reports (id, chained text) rows, not ids."""
+    models = AIModelFactory.create_batch(3)
+
+    with registry_write(actor=None) as write:
+        aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[model.pk for model in models], actor=None)
+        written = write.entry_ids()
+
+    entries = AuditEntry.objects.filter(pk__in=written)
+    assert all(isinstance(pk, int) for pk in written)
+    assert sorted(entries.values_list("object_id", flat=True)) == sorted(str(model.pk) for model in models)
