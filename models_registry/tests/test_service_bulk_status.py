@@ -1,8 +1,11 @@
-"""A bulk status change at the service, beyond its audit (test_bulk_actions.py): what it
-stamps on each model it moves (one version more, when, by whom), what it says of a model
-already in the asked status, and the audit entries a write reports having made."""
+"""Bulk operations at the service, beyond their audit (test_bulk_actions.py): what a status
+change stamps on each model it moves (one version more, when, by whom), what it says of a
+model already in the asked status, the audit entries a write reports having made, and a
+delete's constant number of queries."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEntry
@@ -53,3 +56,15 @@ def test_a_write_reports_the_ids_of_the_entries_a_bulk_change_wrote():
     entries = AuditEntry.objects.filter(pk__in=written)
     assert all(isinstance(pk, int) for pk in written)
     assert sorted(entries.values_list("object_id", flat=True)) == sorted(str(model.pk) for model in models)
+
+
+def test_a_bulk_delete_takes_as_many_queries_for_many_models_with_successors_as_for_one():
+    def queries(count: int) -> int:
+        successor = AIModelFactory()
+        models = AIModelFactory.create_batch(count, successor=successor)
+        with CaptureQueriesContext(connection) as captured:
+            aimodel_bulk_apply(action=BulkAction.DELETE, ids=[model.pk for model in models], actor=None)
+        assert not AIModel.objects.filter(pk__in=[model.pk for model in models]).exists()
+        return len(captured)
+
+    assert queries(5) == queries(1)
