@@ -68,3 +68,25 @@ def test_a_bulk_delete_takes_as_many_queries_for_many_models_with_successors_as_
         return len(captured)
 
     assert queries(5) == queries(1)
+
+
+def test_a_bulk_change_without_a_reason_has_an_empty_reason():
+    model = AIModelFactory(status="active")
+
+    aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[model.pk], actor=None)
+
+    assert AuditEntry.objects.get(object_type="aimodel", object_id=str(model.pk), action="update").reason == ""
+
+
+def test_a_chain_of_successors_deleted_together_goes_whole_whatever_the_order_of_its_ids():
+    """The newest model is made first, so each successor has a smaller id than the model
+    naming it: a single pass over the ids in order would find each one still named."""
+    chain = [AIModelFactory(name="gpt-5")]
+    for name in ["gpt-4", "gpt-3", "gpt-2", "gpt-1"]:
+        chain.append(AIModelFactory(name=name, successor=chain[-1]))
+    ids = [model.pk for model in chain]
+
+    result = aimodel_bulk_apply(action=BulkAction.DELETE, ids=ids, actor=None)
+
+    assert result.as_dict()["results"] == [{"id": pk, "ok": True} for pk in ids]
+    assert not AIModel.objects.filter(pk__in=ids).exists()
