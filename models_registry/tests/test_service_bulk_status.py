@@ -90,3 +90,32 @@ def test_a_chain_of_successors_deleted_together_goes_whole_whatever_the_order_of
 
     assert result.as_dict()["results"] == [{"id": pk, "ok": True} for pk in ids]
     assert not AIModel.objects.filter(pk__in=ids).exists()
+
+
+def test_an_atomic_request_with_a_failure_applies_nothing_and_says_so_for_every_item():
+    model = AIModelFactory(status="active")
+    missing = model.pk + 1000
+
+    result = aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[model.pk, missing], actor=None, atomic=True)
+
+    assert result.as_dict() == {
+        "action": "deprecate",
+        "total": 2,
+        "succeeded": 0,
+        "failed": 2,
+        "results": [
+            {"id": model.pk, "ok": False, "error": "not applied: another item of this atomic request failed"},
+            {"id": missing, "ok": False, "error": "not found"},
+        ],
+    }
+    assert AIModel.objects.get(pk=model.pk).status == "active"
+
+
+@pytest.mark.parametrize("odd", ["1", None, 0.5, "x"])
+def test_an_id_that_is_not_a_whole_number_is_not_found_and_the_others_go_on(odd):
+    model = AIModelFactory(status="active")
+
+    result = aimodel_bulk_apply(action=BulkAction.DEPRECATE, ids=[model.pk, odd], actor=None)
+
+    assert result.as_dict()["results"] == [{"id": model.pk, "ok": True}, {"id": odd, "ok": False, "error": "not found"}]
+    assert AIModel.objects.get(pk=model.pk).status == "deprecated"
