@@ -113,9 +113,10 @@ def test_a_restore_onto_an_id_in_use_is_refused_and_leaves_that_model_alone():
     model_id, fields, version = deleted()
     aimodel_restore(model_id=model_id, fields=fields, version=version + 1, actor=None)
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         aimodel_restore(model_id=model_id, fields={**fields, "name": "gpt-again"}, version=version + 2, actor=None)
 
+    assert refused.value.message_dict == {"id": ["AI model with this ID already exists."]}
     assert AIModel.objects.get(pk=model_id).name == "gpt-old"
 
 
