@@ -1,7 +1,7 @@
 """Creating and restoring a model through the services when the name is taken between the
 check and the write (a concurrent create committed in that gap: the unique index refuses the
 write and the service says which field collided, as validation would have), and what a
-restore records and refuses.
+restore records and refuses; and that every wrong profile of a model is named.
 
 The race is staged on SQLite, where it cannot be timed with threads: the holder's names are
 hidden while the service validates and are back when it writes. The same races with real
@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 
 from audit.models import AuditEntry
 from models_registry.models import AIModel, RegisteredName
-from models_registry.services import aimodel_create, aimodel_delete, aimodel_restore
+from models_registry.services import ProfileInput, aimodel_create, aimodel_delete, aimodel_restore
 from models_registry.services import aimodels as aimodel_services
-from models_registry.tests.factories import AIModelFactory, ProviderFactory
+from models_registry.services.aimodels import checked_profiles
+from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +149,13 @@ def test_a_name_taken_between_the_check_and_the_restore_is_refused_on_the_name(t
 
     assert refused.value.message_dict == {"name": ["A model with this name already exists."]}
     assert not AIModel.objects.filter(pk=model_id).exists()
+
+
+def test_every_profile_that_is_wrong_is_named_not_only_the_last():
+    general, finance = profile("general"), profile("finance")
+    repeated = [general, general, ProfileInput(industry=finance.industry, enabled="maybe", settings={})]
+
+    _, problems = checked_profiles(repeated)
+
+    assert problems[0] == "general: listed more than once."
+    assert [problem.split(":")[0] for problem in problems] == ["general", "finance"]
