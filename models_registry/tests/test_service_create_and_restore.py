@@ -1,5 +1,5 @@
-"""Creating and restoring a model through the services when the name is taken between the
-check and the write (a concurrent create committed in that gap: the unique index refuses the
+"""Creating, restoring and renaming a model through the services when the name is taken
+between the check and the write (a concurrent create committed in that gap: the unique index refuses the
 write and the service says which field collided, as validation would have), and what a
 restore records and refuses; and that every wrong profile of a model is named.
 
@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 
 from audit.models import AuditEntry
 from models_registry.models import AIModel, RegisteredName
-from models_registry.services import ProfileInput, aimodel_create, aimodel_delete, aimodel_restore
+from models_registry.services import ProfileInput, aimodel_create, aimodel_delete, aimodel_restore, aimodel_update
 from models_registry.services import aimodels as aimodel_services
 from models_registry.services.aimodels import checked_profiles
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
@@ -159,3 +159,14 @@ def test_every_profile_that_is_wrong_is_named_not_only_the_last():
 
     assert problems[0] == "general: listed more than once."
     assert [problem.split(":")[0] for problem in problems] == ["general", "finance"]
+
+
+def test_a_name_taken_between_the_check_and_a_rename_is_refused_on_the_name(taken_after_the_check):
+    holder, renamed = AIModelFactory(name="gpt-x"), AIModelFactory(name="gpt-y")
+    taken_after_the_check(holder)
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_update(model=renamed, actor=None, name="gpt-x")
+
+    assert refused.value.message_dict == {"name": ["A model with this name already exists."]}
+    assert AIModel.objects.get(pk=renamed.pk).name == "gpt-y"

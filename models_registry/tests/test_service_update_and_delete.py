@@ -9,9 +9,11 @@ from django.core.exceptions import ValidationError
 
 from audit.models import AuditEntry
 from models_registry.models import AIModel, ModelDependency
+from models_registry.selectors import catalog_version
 from models_registry.services import (
     HasDependenciesError,
     StaleVersionError,
+    aimodel_create,
     aimodel_delete,
     aimodel_update,
     dependency_register,
@@ -88,3 +90,22 @@ def test_a_dependency_registered_after_the_check_still_refuses_the_delete_and_is
     assert AIModel.objects.filter(pk=model.pk).exists()
     assert ModelDependency.objects.filter(pk=dependency.pk).exists()
     assert not AuditEntry.objects.filter(object_type="aimodel", object_id=str(model.pk), action="delete").exists()
+
+
+def test_an_update_that_changes_nothing_leaves_the_catalog_version_alone():
+    model = AIModelFactory(display_name="Same")
+    version = catalog_version()
+
+    aimodel_update(model=model, actor=None, display_name="Same")
+
+    assert catalog_version() == version
+
+
+def test_an_alias_given_in_an_update_is_held_against_every_other_model():
+    model = AIModelFactory(name="gpt-x")
+
+    aimodel_update(model=model, actor=None, aliases=["gpt-latest"])
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, name="gpt-latest", provider=model.provider)
+    assert "name" in refused.value.message_dict
