@@ -116,7 +116,7 @@ def _profiles_differ(model: AIModel, profiles: list[ModelIndustryProfile]) -> bo
     return stored != {(p.industry_id, p.enabled, repr(p.settings)) for p in profiles}
 
 
-def _name_conflict(model: AIModel, industries, error: IntegrityError) -> ValidationError:
+def _name_conflict(model: AIModel, industries) -> ValidationError:
     """A unique index fired under a concurrent write: rerun validation to say which field."""
     try:
         validate_aimodel(model, industries)
@@ -136,7 +136,7 @@ def aimodel_create(*, actor, reason: str = "", industries: list[ProfileInput] | 
             _store_profiles(model, profiles)
     except IntegrityError as error:
         model.pk = None
-        raise _name_conflict(model, industries, error) from error
+        raise _name_conflict(model, industries) from error
     return model
 
 
@@ -165,7 +165,7 @@ def aimodel_restore(
             _claim_names(model)
             _store_profiles(model, profiles)
     except IntegrityError as error:
-        raise _name_conflict(model, industries, error) from error
+        raise _name_conflict(model, industries) from error
     return model
 
 
@@ -239,7 +239,7 @@ def aimodel_update(
             if profiles_changed:
                 _store_profiles(current, profiles)
     except IntegrityError as error:
-        raise _name_conflict(current, industries, error) from error
+        raise _name_conflict(current, industries) from error
     return current
 
 
