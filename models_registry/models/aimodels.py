@@ -241,7 +241,7 @@ class AIModel(RegistryModel):
     def _clean_content_size(self, errors):
         """Description, metadata and aliases share one budget (limits.MODEL_CONTENT_MAX_BYTES);
         the error goes to the largest of them, the one to shorten."""
-        if "metadata" in errors or "aliases" in errors:
+        if "metadata" in errors or "aliases" in errors or not isinstance(self.description, str):
             return  # not the right shape: already refused
         sizes = content_sizes(self.description, self.metadata, self.aliases)
         if len(self.description) > DESCRIPTION_MAX_LENGTH or sizes["metadata"] > METADATA_MAX_BYTES:

@@ -117,6 +117,8 @@ class RegistryModel(models.Model):
                 continue
             value = getattr(self, field.attname)
             if not isinstance(value, str):
+                if value is None and not field.null:  # (Django lets a blank field's None pass)
+                    errors[field.name] = [ValidationError(field.error_messages["null"], code="null")]
                 continue
             if "\r" in value:  # one line ending, whatever sent it
                 value = value.replace("\r\n", "\n").replace("\r", "\n")
