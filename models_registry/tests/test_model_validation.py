@@ -6,6 +6,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from models_registry.models.aimodels import (
     SUCCESSOR_CHAIN_LIMIT,
     successor_chain_problem,
 )
+from models_registry.models.base import RegistryModel
 from models_registry.services import aimodel_create, aimodel_update
 from models_registry.tests import strategies
 from models_registry.tests.factories import AIModelFactory, ProviderFactory, profile
@@ -217,6 +219,136 @@ def test_unpaired_surrogates_are_refused_on_the_field_and_nothing_is_stored(db, 
 
     assert list(caught.value.message_dict) == [invalid]
     assert stored_state() == before
+
+
+NOT_UNICODE = "Unpaired surrogate code points (U+D800 to U+DFFF) are not valid text."
+HIDDEN_IN_A_NAME = "Bidirectional control characters and zero-width characters are not allowed."
+
+
+def nested(levels: int, innermost="x"):
+    """`innermost` inside `levels` lists."""
+    for _ in range(levels):
+        innermost = [innermost]
+    return innermost
+
+
+# What a JSON value must be to be stored and served back, each refusal as a client reads it.
+NOT_STORABLE_JSON = {
+    "NUL in a value": ({"note": "NUL\x00"}, "Null characters are not allowed."),
+    "NUL in a key": ({"\x00": 1}, "Null characters are not allowed."),
+    "half a surrogate pair": ({"note": "\ud800"}, NOT_UNICODE),
+    "2**63": ({"n": 2**63}, "Numbers must be finite and within ±9.2e18."),
+    "-2**63": ({"n": [-(2**63)]}, "Numbers must be finite and within ±9.2e18."),
+    "infinity": ({"n": float("inf")}, "Numbers must be finite and within ±9.2e18."),
+    "NaN": ({"n": float("nan")}, "Numbers must be finite and within ±9.2e18."),
+    "65 levels": ({"deep": nested(64)}, "Nested deeper than 64 levels."),  # the "x" is at level 65
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(NOT_STORABLE_JSON))
+def test_json_that_cannot_be_stored_and_served_back_is_refused_saying_why(db, case):
+    metadata, message = NOT_STORABLE_JSON[case]
+    provider = ProviderFactory()
+    before = stored_state()
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=provider, name="gpt-json", metadata=metadata)
+
+    assert refused.value.message_dict == {"metadata": [message]}
+    assert stored_state() == before
+
+
+# The one text rule (docs/api.md, "Input rules"), each refusal as a client reads it.
+NOT_TEXT = {
+    "control character": ("description", "bell\x07", "Control characters are not allowed."),
+    "half a surrogate pair": ("description", "half \ud83d", NOT_UNICODE),
+    "space around a name": ("display_name", "GPT 4o\u3000", "Remove the whitespace at the start or end."),
+    "hidden character in a name": ("display_name", "GPT\u200b4o", HIDDEN_IN_A_NAME),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(NOT_TEXT))
+def test_text_that_breaks_the_text_rule_is_refused_saying_why(db, case):
+    field, value, message = NOT_TEXT[case]
+    provider = ProviderFactory()
+    before = stored_state()
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=provider, name="gpt-text", **{field: value})
+
+    assert refused.value.message_dict == {field: [message]}
+    assert stored_state() == before
+
+
+# Every text field that cannot be NULL, of every registry model: Django lets None through a
+# blank field's validation, and the database refused it later, misreported (a name "taken
+# by a concurrent change"), or a check after it failed on it (TypeError on a description).
+NOT_NULL_TEXT = [
+    (model_class, field.name)
+    for model_class in apps.get_models()
+    if issubclass(model_class, RegistryModel)
+    for field in model_class._checked_fields()[0]
+    if not field.null
+]
+
+
+@pytest.mark.parametrize(("model_class", "field"), NOT_NULL_TEXT, ids=lambda x: getattr(x, "__name__", x))
+def test_none_in_a_text_field_that_cannot_be_null_is_refused_on_the_field(model_class, field):
+    instance = model_class(**{field: None})
+
+    with pytest.raises(ValidationError) as refused:
+        instance.clean_fields()
+
+    assert refused.value.message_dict[field] == ["This field cannot be null."]
+
+
+@pytest.mark.parametrize("field", ["display_name", "description", "model_type", "status"])
+def test_none_for_a_text_field_is_refused_by_the_service_saying_so(db, field):
+    provider = ProviderFactory()
+    before = stored_state()
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=provider, name="gpt-none", **{field: None})
+
+    assert refused.value.message_dict == {field: ["This field cannot be null."]}
+    assert stored_state() == before
+
+
+def test_every_line_ending_is_stored_as_a_newline(db):
+    model = aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-text", description="dos\r\nmac\runix\n")
+
+    assert model.description == AIModel.objects.get(pk=model.pk).description == "dos\nmac\nunix\n"
+
+
+def test_a_field_is_checked_by_the_text_and_json_rules_after_another_field_failed(db):
+    """Every bad field is named at once, whichever field failed first: here the name and the
+    metadata fail Django's own checks, before the text and JSON rules look at the fields
+    after them."""
+    provider = ProviderFactory()
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(
+            actor=None, provider=provider, name="-gpt", description="bell\x07",
+            metadata={"k": "x" * 9000}, aliases=["ok\x00"],
+        )  # fmt: skip
+
+    errors = refused.value.message_dict
+    assert set(errors) == {"name", "description", "metadata", "aliases"}
+    assert errors["description"] == ["Control characters are not allowed."]
+    assert errors["aliases"][0] == "Null characters are not allowed."  # (then the name rule's)
+
+
+def test_json_at_the_edges_of_the_rule_is_stored_as_sent(db):
+    metadata = {
+        "deep": nested(63),  # the "x" at level 64, the deepest allowed
+        "largest": 2**63 - 1,
+        "smallest": -(2**63) + 1,
+        "plain": [True, False, None, 1.5, "é😀\t"],
+    }
+
+    model = aimodel_create(actor=None, provider=ProviderFactory(), name="gpt-json", metadata=metadata)
+
+    assert AIModel.objects.get(pk=model.pk).metadata == metadata
 
 
 def test_a_successor_leading_into_a_cycle_elsewhere_is_a_cycle():
