@@ -116,8 +116,10 @@ class RegistryModel(models.Model):
             if field.name in errors or (exclude and field.name in exclude):
                 continue
             value = getattr(self, field.attname)
-            if not isinstance(value, str):
-                if value is None and not field.null:  # (Django lets a blank field's None pass)
+            if not isinstance(value, str):  # what Django's check lets through a blank field
+                if value is not None:  # an empty list or dict
+                    errors[field.name] = [ValidationError("Enter text.", code="not_text")]
+                elif not field.null:
                     errors[field.name] = [ValidationError(field.error_messages["null"], code="null")]
                 continue
             if "\r" in value:  # one line ending, whatever sent it

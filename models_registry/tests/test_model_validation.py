@@ -302,16 +302,44 @@ def test_none_in_a_text_field_that_cannot_be_null_is_refused_on_the_field(model_
     assert refused.value.message_dict[field] == ["This field cannot be null."]
 
 
-@pytest.mark.parametrize("field", ["display_name", "description", "model_type", "status"])
-def test_none_for_a_text_field_is_refused_by_the_service_saying_so(db, field):
+# (A field that may not be blank refuses them by Django's own check.)
+BLANK_TEXT = [(model_class, field) for model_class, field in NOT_NULL_TEXT if model_class._meta.get_field(field).blank]
+
+
+@pytest.mark.parametrize(("model_class", "field"), BLANK_TEXT, ids=lambda x: getattr(x, "__name__", x))
+@pytest.mark.parametrize("empty", [[], {}, ()], ids=["list", "dict", "tuple"])
+def test_an_empty_list_or_dict_in_a_text_field_is_refused_on_the_field(model_class, field, empty):
+    instance = model_class(**{field: empty})
+
+    with pytest.raises(ValidationError) as refused:
+        instance.clean_fields()
+
+    assert refused.value.message_dict[field] == ["Enter text."]
+
+
+@pytest.mark.parametrize("value", [None, []], ids=["None", "list"])
+@pytest.mark.parametrize("field", ["display_name", "description"])
+def test_a_text_field_that_is_not_text_is_refused_by_the_service_saying_so(db, field, value):
     provider = ProviderFactory()
     before = stored_state()
 
     with pytest.raises(ValidationError) as refused:
-        aimodel_create(actor=None, provider=provider, name="gpt-none", **{field: None})
+        aimodel_create(actor=None, provider=provider, name="gpt-none", **{field: value})
 
-    assert refused.value.message_dict == {field: ["This field cannot be null."]}
+    assert refused.value.message_dict == {field: ["This field cannot be null." if value is None else "Enter text."]}
     assert stored_state() == before
+
+
+def test_the_text_fields_after_one_that_is_not_text_are_checked_too(db):
+    provider = ProviderFactory()
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=provider, name="gpt-none", display_name=None, description="bell\x07")
+
+    assert refused.value.message_dict == {
+        "display_name": ["This field cannot be null."],
+        "description": ["Control characters are not allowed."],
+    }
 
 
 def test_every_line_ending_is_stored_as_a_newline(db):
