@@ -330,6 +330,18 @@ def test_a_text_field_that_is_not_text_is_refused_by_the_service_saying_so(db, f
     assert stored_state() == before
 
 
+def test_a_field_refused_by_its_own_check_is_not_judged_again_by_the_json_rule(db):
+    """Django's checks of a field come first; the JSON rule does not replace their error."""
+    provider = ProviderFactory()
+
+    with pytest.raises(ValidationError) as refused:
+        aimodel_create(actor=None, provider=provider, name="gpt-json", metadata={"k": "\x00" + "x" * 9000})
+
+    assert refused.value.message_dict == {
+        "metadata": ["Ensure this value takes at most 8192 bytes as JSON (it takes 9015)."]
+    }
+
+
 def test_the_text_fields_after_one_that_is_not_text_are_checked_too(db):
     provider = ProviderFactory()
 
