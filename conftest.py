@@ -97,14 +97,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         _database_slot.close()
     path = Path(base)
     for number in range(16):
-        slot = open(path.with_stem(f"{path.stem}-{number}").with_suffix(".lock"), "w")  # noqa: SIM115 (held until exit)
+        database = path.with_stem(f"{path.stem}-{number}")
+        slot = open(database.with_suffix(".lock"), "w")  # noqa: SIM115 (held until exit)
         try:
             fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             slot.close()
             continue
         _database_slot = slot
-        django_settings.DATABASES["default"]["TEST"]["NAME"] = str(path.with_stem(f"{path.stem}-{number}"))
+        django_settings.DATABASES["default"]["TEST"]["NAME"] = str(database)
         return
     raise pytest.UsageError(f"All 16 test databases beside {base} are in use.")
 
